@@ -1,0 +1,95 @@
+"""``FusionPipeline``: the one object the node, the CLI, the bag tools and the benchmarks call.
+
+    pair -> prepare (normalise, IR onto the VIS grid) -> masks (optional) -> initial fusion
+         -> refiner (optional) -> colour from the VIS chroma -> RGB uint8
+
+Every stage is timed (milliseconds, in ``FusionResult.timings``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .images import PreparedPair, prepare_pair, read_image, ycbcr_to_rgb_u8
+from .methods import FuseFn, build_method
+from .timing import timed
+
+
+class MaskSource(Protocol):
+    """Semantic prior: ``{"ir": HxW, "vis": HxW}`` float32 masks in [0, 1] for a prepared pair."""
+
+    def __call__(self, pair: PreparedPair) -> dict[str, np.ndarray]: ...
+
+
+class Refiner(Protocol):
+    """Stage 2: refines the initial fused luma with the masks; returns luma float32 HxW in [0, 1]."""
+
+    def __call__(self, pair: PreparedPair, initial: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray: ...
+
+
+@dataclass
+class FusionResult:
+    fused: np.ndarray  # RGB uint8 HxWx3 on the visible grid
+    initial: np.ndarray | None = None  # RGB uint8 stage-1 image, when a refiner ran after it
+    masks: dict[str, np.ndarray] = field(default_factory=dict)  # "ir", "vis": float32 HxW in [0, 1]
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+
+
+class FusionPipeline:
+    """Fuse an IR/VIS pair with a pluggable initial-fusion method, optional masks and refiner."""
+
+    def __init__(
+        self,
+        method: str | FuseFn = "gff",
+        *,
+        masks: MaskSource | None = None,
+        refiner: Refiner | None = None,
+        thermal_percentiles: tuple[float, float] = (1.0, 99.0),
+        homography: np.ndarray | None = None,
+        **method_options: object,
+    ) -> None:
+        self.method_name = method if isinstance(method, str) else getattr(method, "__name__", "custom")
+        self.fuse_fn = build_method(method, **method_options) if isinstance(method, str) else method
+        self.masks = masks
+        self.refiner = refiner
+        self.thermal_percentiles = thermal_percentiles
+        self.homography = homography
+
+    @property
+    def name(self) -> str:
+        return self.method_name + ("+refiner" if self.refiner is not None else "")
+
+    def prepare(self, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb") -> PreparedPair:
+        return prepare_pair(ir, vis, vis_order, self.thermal_percentiles, self.homography)
+
+    def __call__(self, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb") -> FusionResult:
+        """Fuse raw arrays (IR: gray/replicated RGB, 8/16-bit or float; VIS: gray/RGB/BGR)."""
+        timings: dict[str, float] = {}
+        with timed(timings, "preprocess"):
+            pair = self.prepare(ir, vis, vis_order)
+        return self.fuse_prepared(pair, timings)
+
+    def fuse_prepared(self, pair: PreparedPair, timings: dict[str, float] | None = None) -> FusionResult:
+        timings = {} if timings is None else timings
+        masks: dict[str, np.ndarray] = {}
+        if self.masks is not None:
+            with timed(timings, "masks"):
+                masks = self.masks(pair)
+        with timed(timings, "initial"):
+            fused = np.clip(self.fuse_fn(pair.ir, pair.vis), 0.0, 1.0).astype(np.float32)
+        initial_rgb = None
+        if self.refiner is not None:
+            with timed(timings, "postprocess"):
+                initial_rgb = ycbcr_to_rgb_u8(fused, pair.vis_cbcr)
+            with timed(timings, "refiner"):
+                fused = np.clip(self.refiner(pair, fused, masks), 0.0, 1.0).astype(np.float32)
+        with timed(timings, "postprocess"):
+            rgb = ycbcr_to_rgb_u8(fused, pair.vis_cbcr)
+        return FusionResult(fused=rgb, initial=initial_rgb, masks=masks, timings=timings)
+
+    def fuse_files(self, ir_path: str | Path, vis_path: str | Path) -> FusionResult:
+        return self(read_image(ir_path), read_image(vis_path))

@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from sgdfuse_ros.config import PipelineConfig, build_pipeline, pipeline_from_spec
+from sgdfuse_ros.datasets import find_pairs
+from sgdfuse_ros.errors import ConfigError, InputError
+from sgdfuse_ros.images import write_image
+from sgdfuse_ros.methods import available_methods
+from sgdfuse_ros.pipeline import FusionPipeline
+
+rng = np.random.default_rng(1)
+
+
+def test_result_is_rgb_on_the_visible_grid_with_timings():
+    ir = rng.integers(0, 65535, (60, 80), dtype=np.uint16)
+    vis = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    result = FusionPipeline("average")(ir, vis)
+    assert result.fused.dtype == np.uint8 and result.fused.shape == (120, 160, 3)
+    assert {"preprocess", "initial", "postprocess"} <= result.timings.keys()
+    assert result.initial is None and result.masks == {}
+
+
+def test_masks_and_refiner_hooks_are_called_in_order():
+    calls = []
+
+    def masks(pair):
+        calls.append("masks")
+        return {"ir": pair.ir > 0.5, "vis": pair.vis > 0.5}
+
+    def refiner(pair, initial, m):
+        calls.append("refiner")
+        assert set(m) == {"ir", "vis"}
+        return initial * 0.5
+
+    ir = np.full((16, 16), 255, np.uint8)
+    vis = np.zeros((16, 16), np.uint8)
+    result = FusionPipeline("average", masks=masks, refiner=refiner)(ir, vis)
+    assert calls == ["masks", "refiner"]
+    assert result.initial is not None and int(result.initial[0, 0, 0]) == 128
+    assert int(result.fused[0, 0, 0]) == 64  # the refiner's output, not the initial image
+
+
+def test_unknown_method_and_bad_config_are_clear_errors():
+    with pytest.raises(ConfigError, match="unknown fusion method 'nope'"):
+        FusionPipeline("nope")
+    with pytest.raises(ConfigError, match="unknown pipeline option"):
+        PipelineConfig.from_dict({"methd": "gff"})
+    with pytest.raises(ConfigError, match="homography needs 9"):
+        PipelineConfig(homography=[1.0, 0.0])
+    with pytest.raises(ConfigError, match="thermal_percentiles"):
+        PipelineConfig(thermal_percentiles=(99, 1))
+    with pytest.raises(ConfigError, match="unknown pipeline"):
+        pipeline_from_spec("nope")
+
+
+def test_classic_baselines_are_registered():
+    assert {"average", "gff"} <= set(available_methods())
+
+
+def test_yaml_config_builds_the_pipeline(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("pipeline:\n  method: average\n  homography: [1, 0, 0, 0, 1, 0, 0, 0, 1]\n")
+    label, pipeline = pipeline_from_spec(str(path))
+    assert label == "p" and pipeline.method_name == "average" and pipeline.homography.shape == (3, 3)
+    assert build_pipeline(PipelineConfig(method="average")).homography is None
+
+
+def test_find_pairs_reports_unmatched_names(tmp_path):
+    img = np.zeros((16, 16), np.uint8)
+    for name in ("a", "b"):
+        write_image(tmp_path / "ir" / f"{name}.png", img)
+    for name in ("a", "c"):
+        write_image(tmp_path / "vi" / f"{name}.jpg", img)
+    pairs, unmatched = find_pairs(tmp_path)
+    assert [p.name for p in pairs] == ["a"] and unmatched == ["ir/b.png", "vi/c.jpg"]
+    with pytest.raises(InputError, match="subfolder"):
+        find_pairs(tmp_path / "ir")
