@@ -115,7 +115,7 @@ def evaluate(
                 grid_rows.append(row)
         if out_dir is not None and grid_rows:
             grid = image_grid(grid_rows, ["IR", "VIS", *pipelines], cell_width=256)
-            write_image(out_dir / f"grid_{label}.png", grid)
+            write_image(out_dir / f"grid_{label}.jpg", grid)
     result = EvalResult(scores, tuple(metric_names), unmatched)
     if out_dir is not None:
         write_reports(result, out_dir)
@@ -178,8 +178,9 @@ def plot_means(means: dict[tuple[str, str], dict[str, float]], names: Sequence[s
         ax.set_xticks(x + width * (len(methods) - 1) / 2, datasets, fontsize=7)
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
-    fig.tight_layout()
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(methods), fontsize=8)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path

@@ -48,7 +48,7 @@ def test_eval_writes_reports_and_records_failures(tmp_path, pair_folder, capsys)
     out = tmp_path / "eval"
     code = main(["eval", "--methods", "average,gff", "--datasets", str(pair_folder), "-o", str(out)])
     assert code == 1  # one corrupt pair, one unmatched name
-    for name in ("summary.md", "summary.csv", "scores.csv", "metrics.png", "grid_set.png"):
+    for name in ("summary.md", "summary.csv", "scores.csv", "metrics.png", "grid_set.jpg"):
         assert (out / name).stat().st_size > 0
     rows = list(csv.DictReader(open(out / "scores.csv")))
     assert {(r["method"], r["pair"]) for r in rows if not r["error"]} == {

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from .common import add_pipeline_args
+from .eval_det import add_arguments as add_det_arguments
+from .eval_det import run as run_det
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -17,10 +19,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", default="out/eval", help="output folder")
     p.add_argument("--limit", type=int, default=None, help="first N pairs of each set")
     p.add_argument("--save-fused", action="store_true", help="also write every fused image")
+    p.add_argument("--task", choices=("fusion", "det"), default="fusion",
+                   help="fusion: image-quality metrics; det: detection AP50 on IR, VIS and fused outputs")
+    add_det_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.task == "det":
+        return run_det(args)
     from ..config import pipeline_from_spec
     from ..evaluation import evaluate, markdown_table
     from ..metrics import DEFAULT_METRICS
@@ -31,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate(pipelines, [d.strip() for d in args.datasets.split(",") if d.strip()], metrics,
                       out_dir=out, limit=args.limit, save_fused=args.save_fused)
     print(markdown_table(result.means(), metrics))
-    print(f"reports in {out}/: summary.md, summary.csv, scores.csv, metrics.png, grid_*.png")
+    print(f"reports in {out}/: summary.md, summary.csv, scores.csv, metrics.png, grid_*.jpg")
     for s in result.errors:
         print(f"  failed: {s.dataset}/{s.pair} [{s.method}]: {s.error}")
     return 1 if result.errors or any(result.unmatched.values()) else 0
