@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .datasets import Pair, find_pairs, resolve_dataset
+from .datasets import Pair, find_pairs
 from .errors import SGDFuseError
 from .images import read_image, resize_to, thermal_to_float, to_gray_u8, visible_to_ycbcr, write_image
 from .metrics import DEFAULT_METRICS, compute_metrics
@@ -51,7 +51,8 @@ class EvalResult:
         for s in self.scores:
             if not s.error:
                 groups.setdefault((s.dataset, s.method), []).append(s.metrics)
-        return {key: {m: float(np.mean([r[m] for r in rows])) for m in self.metric_names} for key, rows in groups.items()}
+        names = self.metric_names
+        return {key: {m: float(np.mean([r[m] for r in rows])) for m in names} for key, rows in groups.items()}
 
 
 def source_grays(pair: Pair) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -130,8 +131,8 @@ def write_reports(result: EvalResult, out_dir: Path) -> list[Path]:
         writer = csv.writer(f)
         writer.writerow(["dataset", "method", "pair", *names, "error"])
         for s in result.scores:
-            writer.writerow([s.dataset, s.method, s.pair, *(f"{s.metrics[m]:.6g}" if m in s.metrics else "" for m in names),
-                             s.error])
+            values = [f"{s.metrics[m]:.6g}" if m in s.metrics else "" for m in names]
+            writer.writerow([s.dataset, s.method, s.pair, *values, s.error])
     means = result.means()
     with open(out_dir / "summary.csv", "w", newline="") as f:
         writer = csv.writer(f)
@@ -149,9 +150,11 @@ def markdown_table(means: dict[tuple[str, str], dict[str, float]], names: Sequen
     for dataset in dict.fromkeys(d for d, _ in means):
         rows = {m: v for (d, m), v in means.items() if d == dataset}
         best = {n: max(v[n] for v in rows.values()) for n in names}
-        lines += [f"### {dataset}", "", "| method | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        header = "| method | " + " | ".join(names) + " |"
+        lines += [f"### {dataset}", "", header, "|---" * (len(names) + 1) + "|"]
         for method, vals in rows.items():
-            cells = [f"**{vals[n]:.4g}**" if vals[n] == best[n] and len(rows) > 1 else f"{vals[n]:.4g}" for n in names]
+            bold = [vals[n] == best[n] and len(rows) > 1 for n in names]
+            cells = [f"**{vals[n]:.4g}**" if b else f"{vals[n]:.4g}" for n, b in zip(names, bold, strict=True)]
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)

@@ -50,11 +50,11 @@ def test_eval_writes_reports_and_records_failures(tmp_path, pair_folder, capsys)
     assert code == 1  # one corrupt pair, one unmatched name
     for name in ("summary.md", "summary.csv", "scores.csv", "metrics.png", "grid_set.jpg"):
         assert (out / name).stat().st_size > 0
-    rows = list(csv.DictReader(open(out / "scores.csv")))
+    rows = list(csv.DictReader((out / "scores.csv").open()))
     assert {(r["method"], r["pair"]) for r in rows if not r["error"]} == {
         (m, p) for m in ("average", "gff") for p in ("a", "c")}
     assert all("not a readable image" in r["error"] for r in rows if r["pair"] == "b")
-    summary = list(csv.DictReader(open(out / "summary.csv")))
+    summary = list(csv.DictReader((out / "summary.csv").open()))
     gff = next(r for r in summary if r["method"] == "gff")
     avg = next(r for r in summary if r["method"] == "average")
     assert float(gff["SF"]) > float(avg["SF"])  # averaging blurs: lowest spatial frequency

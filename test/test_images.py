@@ -44,7 +44,8 @@ def test_flat_16bit_frame_is_black_not_nan():
 
 
 def test_ir_is_resized_onto_the_visible_grid():
-    pair = prepare_pair(rng.integers(0, 256, (240, 320), dtype=np.uint8), rng.integers(0, 256, (480, 640, 3), dtype=np.uint8))
+    ir = rng.integers(0, 256, (240, 320), dtype=np.uint8)
+    pair = prepare_pair(ir, rng.integers(0, 256, (480, 640, 3), dtype=np.uint8))
     assert pair.ir.shape == pair.vis.shape == (480, 640) and pair.vis_cbcr.shape == (480, 640, 2)
 
 
@@ -80,16 +81,16 @@ def test_homography_warps_ir_onto_visible_grid():
 
 
 def test_read_image_errors_name_the_file(tmp_path):
-    with pytest.raises(InputError, match="missing.png: no such file"):
+    with pytest.raises(InputError, match=r"missing\.png: no such file"):
         read_image(tmp_path / "missing.png")
     (tmp_path / "empty.png").write_bytes(b"")
-    with pytest.raises(InputError, match="empty.png: empty file"):
+    with pytest.raises(InputError, match=r"empty\.png: empty file"):
         read_image(tmp_path / "empty.png")
     (tmp_path / "junk.png").write_bytes(b"not an image at all")
-    with pytest.raises(InputError, match="junk.png: not a readable image"):
+    with pytest.raises(InputError, match=r"junk\.png: not a readable image"):
         read_image(tmp_path / "junk.png")
     cv2.imwrite(str(tmp_path / "dot.png"), np.zeros((1, 1), np.uint8))
-    with pytest.raises(InputError, match="dot.png: .*too small"):
+    with pytest.raises(InputError, match=r"dot\.png: .*too small"):
         read_image(tmp_path / "dot.png")
 
 

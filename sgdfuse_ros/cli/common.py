@@ -11,4 +11,4 @@ def add_pipeline_args(parser: argparse.ArgumentParser, multiple: bool = False) -
                             help="comma-separated pipelines: preset or method names, or .yaml configs")
     else:
         parser.add_argument("--pipeline", default="default",
-                            help="preset or method name, or a .yaml config (default: the best shipped pipeline)")
+                            help="preset or method name, or a .yaml config (default: best shipped pipeline)")

@@ -12,7 +12,8 @@ REPO_SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="fuse the bundled sample pairs and write a comparison grid")
-    p.add_argument("--samples", default=str(REPO_SAMPLES), help="folder with ir/ + vi/ (default: the repo's samples/)")
+    p.add_argument("--samples", default=str(REPO_SAMPLES),
+                   help="folder with ir/ + vi/ (default: the repository's samples/)")
     p.add_argument("-o", "--out", default="out/demo", help="output folder")
     add_pipeline_args(p)
     p.set_defaults(func=run)

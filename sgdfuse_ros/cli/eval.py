@@ -15,7 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_pipeline_args(p, multiple=True)
     p.add_argument("--datasets", default="msrs_test,roadscene",
                    help="comma-separated set names under shared/data/ivif, or folders with ir/ + vi/")
-    p.add_argument("--metrics", default="", help="comma-separated metric names (default: the nine headline ones)")
+    p.add_argument("--metrics", default="", help="comma-separated metric names (default: the nine headline)")
     p.add_argument("-o", "--out", default="out/eval", help="output folder")
     p.add_argument("--limit", type=int, default=None, help="first N pairs of each set")
     p.add_argument("--save-fused", action="store_true", help="also write every fused image")

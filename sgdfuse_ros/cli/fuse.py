@@ -14,11 +14,11 @@ log = logging.getLogger(__name__)
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fuse", help="fuse one IR/VIS pair or a folder of pairs",
                        description="Fuse --ir FILE --vis FILE -o OUT.png, or a folder: FOLDER -o OUTDIR.")
-    p.add_argument("folder", nargs="?", help="folder with ir/ and vi/ subfolders (pairs share file names)")
+    p.add_argument("folder", nargs="?", help="folder with ir/ and vi/ subfolders (pairs share names)")
     p.add_argument("--ir", help="infrared image file")
     p.add_argument("--vis", help="visible image file")
     p.add_argument("-o", "--output", required=True, help="output PNG (one pair) or folder (a folder of pairs)")
-    p.add_argument("--masks", action="store_true", help="also write the IR/VIS masks when the pipeline makes them")
+    p.add_argument("--masks", action="store_true", help="also write the IR/VIS masks the pipeline makes")
     add_pipeline_args(p)
     p.set_defaults(func=run)
 
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import InputError, SGDFuseError
 
     single = args.ir or args.vis
-    if single and args.folder or not single and not args.folder:
+    if (single and args.folder) or (not single and not args.folder):
         raise InputError("give either --ir FILE --vis FILE, or a FOLDER (not both)")
     if single and not (args.ir and args.vis):
         raise InputError("a single pair needs both --ir and --vis")
