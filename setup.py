@@ -32,7 +32,6 @@ setup(
     maintainer_email="maintainers@sgdfuse-ros.invalid",
     description="SAM-guided infrared/visible image fusion (SGDFuse) for ROS 2",
     license="Apache-2.0",
-    tests_require=["pytest"],
     entry_points={
         "console_scripts": [
             "sgdfuse = sgdfuse_ros.cli:main",

@@ -14,7 +14,9 @@ import numpy as np
 import yaml
 
 from .errors import ConfigError
+from .masks import build_mask_source, check_mask_options, mask_options
 from .pipeline import FusionPipeline
+from .refiner import REFINERS, build_refiner
 
 
 @dataclass
@@ -22,8 +24,24 @@ class PipelineConfig:
     method: str = "gff"  # initial fusion: a name from sgdfuse_ros.methods.available_methods()
     weights: str = ""  # weights file of a learned method; "" = the shipped file
     backend: str = "auto"  # runtime of learned models: auto | tensorrt | cuda | onnxruntime | cpu
+    engines_dir: str = ""  # TensorRT engines; "" = $SGDFUSE_ENGINES or ~/.cache/sgdfuse/engines
     thermal_percentiles: tuple[float, float] = (1.0, 99.0)  # 16-bit thermal normalisation
     homography: list[float] = field(default_factory=list)  # 9 values, row-major, IR -> VIS; [] = pre-registered
+    refiner: str = ""  # stage 2: "" (none) | student (distilled, few steps) | teacher (many steps)
+    refiner_steps: int = 0  # refiner network evaluations (DDIM steps); 0 = the checkpoint's own
+    refiner_weights: str = ""  # refiner checkpoint; "" = the shipped file of `refiner`
+    masks: str = "offline"  # semantic prior (docs/masks.md): none | offline | sam | sam-onnx
+    mask_encoding: str = "saliency-weighted"  # many masks -> one channel: saliency-weighted | binary-union
+    mask_mode: str = "every_frame"  # every_frame | every_n | async (SAM in a worker thread)
+    mask_every_n: int = 5  # every_n: masks every N-th pair, reused in between
+    mask_max_age_s: float = 1.0  # async: oldest masks still used, else the fallback's
+    mask_fallback: str = "offline"  # when SAM fails or its masks are too old: offline | none
+    sam_model: str = "vit_b"  # vit_b | vit_l | vit_h
+    sam_checkpoint: str = ""  # that model's .pth (needed by masks: sam); nothing is downloaded
+    sam_points_per_side: int = 16  # SAM's point grid
+    sam_path: str = "generator"  # generator (automatic mask generator) | predictor (soft masks, cheaper)
+    sam_onnx_encoder: str = ""  # masks: sam-onnx: SAM / MobileSAM image encoder exported to ONNX
+    sam_onnx_decoder: str = ""  # masks: sam-onnx: the segment-anything ONNX decoder
 
     def __post_init__(self) -> None:
         self.thermal_percentiles = tuple(float(v) for v in self.thermal_percentiles)  # type: ignore[assignment]
@@ -32,6 +50,11 @@ class PipelineConfig:
             raise ConfigError(f"thermal_percentiles must satisfy 0 <= low < high <= 100, got {lo}, {hi}")
         if self.homography and len(self.homography) != 9:
             raise ConfigError(f"homography needs 9 values (row-major 3x3), got {len(self.homography)}")
+        if self.refiner not in ("", *REFINERS) or self.refiner_steps < 0:
+            raise ConfigError(f"refiner must be '' or one of {', '.join(REFINERS)} with refiner_steps >= 0, "
+                              f"got {self.refiner!r}, {self.refiner_steps}")
+        name, mask_opts = mask_options(self)
+        check_mask_options(name, **mask_opts)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PipelineConfig:
@@ -59,11 +82,19 @@ def build_pipeline(config: PipelineConfig) -> FusionPipeline:
     options: dict[str, Any] = {}
     if config.weights:
         options["weights"] = config.weights
+    from .methods.learned import LEARNED_METHODS
+
+    if config.method in LEARNED_METHODS:
+        options.update(backend=config.backend, engines_dir=config.engines_dir or None)
     homography = np.array(config.homography, np.float64).reshape(3, 3) if config.homography else None
+    mask_name, mask_opts = mask_options(config)
     return FusionPipeline(
         config.method,
         thermal_percentiles=config.thermal_percentiles,
         homography=homography,
+        masks=build_mask_source(mask_name, **mask_opts),
+        refiner=build_refiner(config.refiner, config.refiner_steps, config.refiner_weights,
+                              backend=config.backend, engines_dir=config.engines_dir or None),
         **options,
     )
 
@@ -82,8 +113,8 @@ def pipeline_from_spec(spec: str) -> tuple[str, FusionPipeline]:
         spec = next(iter(PRESETS))
     if spec in PRESETS:
         return spec, build_pipeline(PipelineConfig.from_dict(PRESETS[spec]))
-    if spec in available_methods():
-        return spec, build_pipeline(PipelineConfig(method=spec))
+    if spec in available_methods():  # the initial fusion alone: no masks, no refiner
+        return spec, build_pipeline(PipelineConfig(method=spec, masks="none"))
     if spec.endswith((".yaml", ".yml")):
         return Path(spec).stem, build_pipeline(PipelineConfig.from_yaml(spec))
     raise ConfigError(f"unknown pipeline {spec!r}: use a preset ({', '.join(PRESETS)}), "

@@ -61,6 +61,24 @@ def test_eval_writes_reports_and_records_failures(tmp_path, pair_folder, capsys)
 
 
 def test_demo_writes_fused_images_and_grid(tmp_path, samples_dir, capsys):
-    assert main(["demo", "-o", str(tmp_path), "--pipeline", "average"]) == 0
+    assert main(["demo", "-o", str(tmp_path), "--pipeline", "average", "--frames", "4"]) == 0
     assert (tmp_path / "grid.png").stat().st_size > 0
     assert len(list(tmp_path.glob("*_fused.png"))) == len(list((samples_dir / "ir").iterdir()))
+
+
+def test_mask_perturbation_variants_change_only_the_masks(tmp_path, pair_folder):
+    from sgdfuse_ros.cli.eval import perturbed_variants
+    from sgdfuse_ros.config import PipelineConfig, build_pipeline
+    from sgdfuse_ros.errors import ConfigError
+    from sgdfuse_ros.images import prepare_pair
+
+    base = build_pipeline(PipelineConfig(method="average", masks="offline"))
+    variants = perturbed_variants({"p": base}, "erode:3,dilate:3")
+    assert set(variants) == {"p+erode:3", "p+dilate:3"}
+    pair = prepare_pair(read_image(pair_folder / "ir/a.png"), read_image(pair_folder / "vi/a.png"))
+    plain, eroded, dilated = base.masks(pair), variants["p+erode:3"].masks(pair), variants["p+dilate:3"].masks(pair)
+    for key in ("ir", "vis"):
+        assert (eroded[key] <= plain[key] + 1e-6).all() and (dilated[key] >= plain[key] - 1e-6).all()
+    assert base.masks is not variants["p+erode:3"].masks
+    with pytest.raises(ConfigError, match="uses masks"):
+        perturbed_variants({"avg": build_pipeline(PipelineConfig(method="average", masks="none"))}, "erode:3")

@@ -19,10 +19,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", default="out/eval", help="output folder")
     p.add_argument("--limit", type=int, default=None, help="first N pairs of each set")
     p.add_argument("--save-fused", action="store_true", help="also write every fused image")
+    p.add_argument("--mask-perturb", default="",
+                   help="also score each masked pipeline with perturbed masks, e.g. erode:3,dilate:3")
     p.add_argument("--task", choices=("fusion", "det"), default="fusion",
                    help="fusion: image-quality metrics; det: detection AP50 on IR, VIS and fused outputs")
     add_det_arguments(p)
     p.set_defaults(func=run)
+
+
+def perturbed_variants(pipelines: dict, spec: str) -> dict:
+    """``label+erode:3`` -> a copy of a pipeline whose masks go through that perturbation."""
+    import copy
+
+    from ..errors import ConfigError
+    from ..masks.perturb import parse_perturbations
+
+    masked = {label: p for label, p in pipelines.items() if p.masks is not None}
+    if not masked:
+        raise ConfigError("--mask-perturb needs a pipeline that uses masks (e.g. one with a refiner)")
+    variants = {}
+    for name, perturb in parse_perturbations(spec):
+        for label, pipeline in masked.items():
+            variant = copy.copy(pipeline)
+            variant.masks = lambda pair, source=pipeline.masks, fn=perturb: fn(source(pair))
+            variants[f"{label}+{name}"] = variant
+    return variants
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     from ..metrics import DEFAULT_METRICS
 
     pipelines = dict(pipeline_from_spec(s.strip()) for s in args.methods.split(",") if s.strip())
+    if args.mask_perturb:
+        pipelines.update(perturbed_variants(pipelines, args.mask_perturb))
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip()) or DEFAULT_METRICS
     out = Path(args.out)
     result = evaluate(pipelines, [d.strip() for d in args.datasets.split(",") if d.strip()], metrics,

@@ -34,4 +34,5 @@ def build_method(name: str, **options: object) -> FuseFn:
     return _FACTORIES[name](**options)
 
 
-from . import classic  # noqa: E402,F401  (registers the classic baselines)
+# The registering modules import the registry above, so they come last.
+from . import classic, learned  # noqa: E402,F401  (classic baselines; "stage1"/"seafusion": torch loads on build)

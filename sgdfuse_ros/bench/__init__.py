@@ -1,0 +1,1 @@
+"""Benchmarks: model cost (params, FLOPs, latency) and pipeline timings."""

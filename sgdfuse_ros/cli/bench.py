@@ -1,0 +1,48 @@
+"""``sgdfuse bench``: per-stage latency (p50/p95/p99), throughput, memory, params and GFLOPs per backend."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="benchmark pipelines per backend and size",
+                       description="Time each pipeline (and the SeAFusion reference) per stage on every "
+                                   "available backend at every size; write bench.json and bench.md.")
+    p.add_argument("--pipelines", default="default",
+                   help="comma-separated presets, method names or .yaml configs (default: default)")
+    p.add_argument("--backends", default="cpu,onnxruntime,cuda,tensorrt",
+                   help="comma-separated backends; unavailable ones are skipped and reported")
+    p.add_argument("--sizes", default="640x480,1280x1024", help="comma-separated WIDTHxHEIGHT")
+    p.add_argument("--iters", type=int, default=10, help="timed frames per case")
+    p.add_argument("--warmup", type=int, default=2, help="untimed frames per case")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--reference", default="seafusion", help="pipeline to compare against ('none': no ratio)")
+    p.add_argument("--random-weights", action="store_true",
+                   help="learned models with fresh weights (when the trained ones are not installed)")
+    p.add_argument("-o", "--out", default="out/bench", help="output folder for bench.json and bench.md")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..bench.report import to_markdown
+    from ..bench.runner import run_benchmarks
+    from ..errors import ConfigError
+    from ..export.engines import parse_shape
+
+    if args.iters < 1 or args.warmup < 0:
+        raise ConfigError("--iters must be >= 1 and --warmup >= 0")
+    result = run_benchmarks(
+        [s for s in args.pipelines.split(",") if s.strip()], [b.strip() for b in args.backends.split(",")],
+        [parse_shape(s) for s in args.sizes.split(",") if s.strip()], iters=args.iters, warmup=args.warmup,
+        threads=args.threads, reference=None if args.reference == "none" else args.reference,
+        random_weights=args.random_weights)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / "bench.md").write_text(to_markdown(result))
+    print(to_markdown(result))
+    print(f"written: {out / 'bench.json'}, {out / 'bench.md'}")
+    return 0

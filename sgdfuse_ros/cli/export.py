@@ -1,0 +1,118 @@
+"""``sgdfuse export onnx|engines``: ONNX files of the learned models; TensorRT engines for this machine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+PARITY_TOLERANCE = 1e-4  # max |onnxruntime - torch| on [0, 1] outputs accepted by `export onnx`
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export ONNX models or build TensorRT engines",
+                       description="ONNX export of the learned models and TensorRT engine building "
+                                   "(see docs/runtimes.md and docs/jetson.md).")
+    kinds = p.add_subparsers(dest="kind", required=True, metavar="KIND")
+    onnx = kinds.add_parser("onnx", help="write MODEL.onnx (+ MODEL.json) per model")
+    onnx.add_argument("-o", "--out", default="engines", help="output folder (default: engines/)")
+    onnx.add_argument("--size", help="fix the graph to WIDTHxHEIGHT (default: dynamic height and width)")
+    onnx.add_argument("--no-check", action="store_true", help="skip the onnxruntime-vs-torch parity check")
+    engines = kinds.add_parser("engines", help="build TensorRT engines for this GPU (needs tensorrt + CUDA)")
+    engines.add_argument("--engines-dir",
+                         help="engine folder (default: $SGDFUSE_ENGINES, else ~/.cache/sgdfuse/engines)")
+    engines.add_argument("--sizes", default="640x480,1280x1024", help="comma-separated WIDTHxHEIGHT sizes")
+    engines.add_argument("--precision", default="fp16", choices=("fp32", "fp16", "int8"))
+    engines.add_argument("--calib-images", type=int, default=32,
+                         help="INT8: number of train-split pairs for calibration (default 32)")
+    engines.add_argument("--workspace-mb", type=int, default=1024, help="TensorRT builder workspace (MiB)")
+    engines.add_argument("--force", action="store_true", help="rebuild even if a valid engine exists")
+    for q in (onnx, engines):
+        q.add_argument("--models", default="stage1,seafusion",
+                       help="comma-separated: stage1, seafusion, refiner_student, refiner_teacher")
+        q.add_argument("--refiner-steps", type=int, default=0,
+                       help="refiner sampling steps unrolled in its graph (default: the checkpoint's)")
+        q.add_argument("--weights-dir", help="folder of MODEL.pt checkpoints (default: the shipped weights)")
+        q.set_defaults(func=run)
+
+
+def _load(args: argparse.Namespace, name: str):  # -> (module, io, model name in engine files)
+    from ..export.models import load_exportable
+
+    weights = Path(args.weights_dir) / f"{name}.pt" if args.weights_dir else None
+    return load_exportable(name, weights, args.refiner_steps)
+
+
+def run(args: argparse.Namespace) -> int:
+    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    return _onnx(args, names) if args.kind == "onnx" else _engines(args, names)
+
+
+def _onnx(args: argparse.Namespace, names: list[str]) -> int:
+    import numpy as np
+    import torch
+
+    from ..errors import ConfigError
+    from ..export.engines import parse_shape
+    from ..export.onnx import OPSET, TRACE_SIZE, export_onnx, sha256_hex
+
+    shape = parse_shape(args.size) if args.size else None
+    out = Path(args.out)
+    for name in names:
+        module, io, model_name = _load(args, name)
+        path = out / f"{name}.onnx"
+        data = export_onnx(module, io, shape=shape, path=path)
+        meta = {"model": model_name, "sha256": sha256_hex(data), "opset": OPSET, "torch": torch.__version__,
+                "inputs": [list(i) for i in io.inputs], "outputs": list(io.outputs),
+                "shape_hw": list(shape) if shape else "dynamic"}
+        if not args.no_check:
+            from ..runtime.onnxrt import OnnxRuntimeRuntime
+
+            h, w = shape or (TRACE_SIZE[0] + 7, TRACE_SIZE[1] + 5)  # dynamic: check another size than traced
+            inputs = io.example_inputs(h, w, seed=1)
+            with torch.inference_mode():
+                ref = module(*inputs.values())
+            got = OnnxRuntimeRuntime(data, io).run(inputs)[io.outputs[0]]
+            meta["parity_max_abs_diff"] = diff = float(np.abs(got - ref.numpy()).max())
+            if diff > PARITY_TOLERANCE:
+                raise ConfigError(f"{path}: onnxruntime differs from torch by {diff:.2e} "
+                                  f"(> {PARITY_TOLERANCE:g}) at {w}x{h}")
+        path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+        check = f", parity {meta['parity_max_abs_diff']:.1e}" if "parity_max_abs_diff" in meta else ""
+        print(f"{path}: {len(data) / 1e6:.2f} MB, sha256 {meta['sha256'][:12]}{check}")
+    return 0
+
+
+def _engines(args: argparse.Namespace, names: list[str]) -> int:
+    from ..export import engines as eng
+    from ..export.onnx import export_onnx, model_hash
+    from ..runtime.select import engines_dir_or_default
+    from ..runtime.tensorrt import import_tensorrt
+
+    device = eng.current_device(import_tensorrt())
+    engines_dir = engines_dir_or_default(args.engines_dir)
+    sizes = [eng.parse_shape(s) for s in args.sizes.split(",") if s.strip()]
+    for name in names:
+        module, io, model_name = _load(args, name)
+        data = export_onnx(module, io)  # dynamic H/W: the bytes the runtime hashes to find these engines
+        digest = model_hash(data)
+        export_path = engines_dir / f"{model_name}_{digest}.onnx"  # kept for trtexec / inspection
+        if not export_path.is_file():
+            engines_dir.mkdir(parents=True, exist_ok=True)
+            export_path.write_bytes(data)
+        for height, width in sizes:
+            spec = eng.EngineSpec(model_name, digest, device, args.precision, height, width)
+            status, reason = eng.check_engine(engines_dir, spec)
+            if status == "ok" and not args.force:
+                print(f"{spec.engine_path(engines_dir)}: up to date")
+                continue
+            if status != "missing":
+                log.warning("rebuilding: %s", reason)
+            int8 = args.precision == "int8"
+            calib = eng.calibration_inputs(io, height, width, args.calib_images) if int8 else None
+            path = eng.build_engine(data, spec, engines_dir, io, workspace_mb=args.workspace_mb,
+                                    calibration=calib)
+            print(f"{path}: built")
+    return 0

@@ -1,0 +1,71 @@
+"""``sgdfuse train stage1|seafusion``: train a fusion network on the train split (see training/)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from dataclasses import replace
+
+from .train_refiner import REFINER_MODELS
+from .train_refiner import add_arguments as add_refiner_arguments
+from .train_refiner import run as run_refiner
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("train", help="train the stage-1 network or SeAFusion on the train split",
+                              description="Train a fusion network on msrs_train30 + llvip_train32 + train "
+                                          "video clips (validation pairs held out); recipe defaults.")
+    p.add_argument("model", choices=("stage1", "seafusion", *REFINER_MODELS))
+    p.add_argument("--out", required=True, help="run folder (train_state.pt, log.jsonl, model.pt)")
+    p.add_argument("--steps", type=int, help="optimizer steps (recipe default)")
+    p.add_argument("--batch", type=int, help="crops per step (recipe default)")
+    p.add_argument("--crop", type=int, help="crop side in pixels (recipe default)")
+    p.add_argument("--lr", type=float, help="peak Adam learning rate (recipe default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/train_state.pt if it exists")
+    p.add_argument("--stop-at", type=int, help="leave after this step (split a run; continue with --resume)")
+    p.add_argument("--val-every", type=int, default=250, help="validate every N steps (0: only at the end)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: share the machine)")
+    p.add_argument("--video-stride", type=int, default=10, help="use every N-th frame of the train clips")
+    p.add_argument("--w-intensity", type=float, help="intensity loss weight (recipe default)")
+    p.add_argument("--w-gradient", type=float, help="gradient loss weight (recipe default)")
+    p.add_argument("--w-ssim", type=float, help="SSIM loss weight (recipe default)")
+    p.add_argument("--texture-gain", type=float, help="scale of the max-gradient target (recipe default)")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    add_refiner_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..training.data import TrainData
+    from ..training.loop import TrainConfig, train
+    from ..training.recipes import get_recipe
+
+    if args.model in REFINER_MODELS:
+        return run_refiner(args)
+    torch.set_num_threads(args.threads)
+    recipe = get_recipe(args.model)
+    weights = {k: getattr(args, f"w_{k}") for k in ("intensity", "gradient", "ssim")}
+    weights["texture_gain"] = args.texture_gain
+    loss = replace(recipe.loss, **{k: v for k, v in weights.items() if v is not None})
+    cfg = TrainConfig(
+        model=args.model, out=args.out, steps=args.steps or recipe.steps, batch=args.batch or recipe.batch,
+        crop=args.crop or recipe.crop, lr=args.lr or recipe.lr, seed=args.seed, loss=loss,
+        model_config=dict(recipe.model_config), val_every=args.val_every, resume=args.resume,
+        stop_at=args.stop_at)
+    data = TrainData.from_shared(video_stride=args.video_stride)
+    argv = sys.argv[sys.argv.index("train") + 1:] if "train" in sys.argv else []
+    command = "sgdfuse train " + shlex.join(argv)
+    summary = train(cfg, data, meta={"command": command}, progress=not args.no_progress)
+    if "stopped_at" in summary:
+        print(f"stopped at step {summary['stopped_at']} of {cfg.steps}; continue with --resume")
+        return 0
+    val = ", ".join(f"{k} {v:.4g}" for k, v in summary["validation"].items())
+    print(f"wrote {cfg.out / 'model.pt'}; validation: {val}")
+    return 0

@@ -1,0 +1,147 @@
+"""Ablations of the refiner (``run_ablations``, wired as ``sgdfuse eval --ablations``): one Markdown table.
+
+Variants (rows), each scored with the nine headline metrics on every dataset:
+
+- ``stage 1``: the initial fusion alone (the reference every row is compared with);
+- ``full (student)``: stage 1 + offline masks + the distilled student (the default pipeline);
+- ``teacher`` / ``teacher N steps``: the many-step teacher, and the teacher sampled with 1, 2, 4 steps
+  without distillation; ``student N steps``: the student run with 1, 2, 4 evaluations;
+- ``no masks``: the student with zero masks (inference-time ablation);
+- ``masks eroded`` / ``masks dilated``: the offline masks eroded / dilated by ``radius`` px (robustness);
+- variants trained separately (short runs under ``ablation_dir/<name>/model.pt``, all with the same budget
+  as ``ablation_dir/full/model.pt``): ``no diffusion`` (``direct``: the network and head in one pass),
+  ``no HFAH`` (``conv_head``: a plain output conv), ``no masks (trained)`` (``no_masks``), ``single-stage``
+  (``single_stage``: refiner trained and run on the average of the raw IR/VIS, no stage 1). A variant whose
+  weights are missing is listed as "not trained" instead of silently dropped.
+
+SAM masks need SAM weights, which are not available here: the table says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..images import PreparedPair
+from ..metrics import DEFAULT_METRICS
+from ..refiner import WEIGHTS_DIR, DiffusionRefiner
+
+log = logging.getLogger(__name__)
+GFLOPS_SHAPE = (480, 640)
+
+
+@dataclass(frozen=True)
+class Variant:
+    label: str
+    initial: str = "stage1"  # initial-fusion method
+    weights: Path | None = None  # refiner checkpoint; None: no refiner
+    steps: int = 0  # 0: the checkpoint's own
+    masks: str = "offline"  # offline | zeros | erode:R | dilate:R
+
+
+def network_gflops(model, shape: tuple[int, int] = GFLOPS_SHAPE) -> float:
+    """GFLOPs (2 x multiply-adds) of one refiner network evaluation at ``shape`` (H, W)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    h, w = shape
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.zeros(1, 1, h, w), torch.zeros(1), torch.zeros(1, 5, h, w))
+    return counter.get_total_flops() / 1e9
+
+
+def default_variants(ablation_dir: Path, weights_dir: Path = WEIGHTS_DIR, radius: int = 5) -> list[Variant]:
+    student, teacher = weights_dir / "refiner_student.pt", weights_dir / "refiner_teacher.pt"
+    runs = Path(ablation_dir)
+    return [
+        Variant("stage 1"),
+        Variant("full (student)", weights=student),
+        Variant("teacher", weights=teacher),
+        *[Variant(f"student {n} steps", weights=student, steps=n) for n in (1, 4)],
+        *[Variant(f"teacher {n} steps", weights=teacher, steps=n) for n in (1, 2, 4)],
+        Variant("no masks (zeros at inference)", weights=student, masks="zeros"),
+        Variant(f"masks eroded {radius}px", weights=student, masks=f"erode:{radius}"),
+        Variant(f"masks dilated {radius}px", weights=student, masks=f"dilate:{radius}"),
+        Variant("short run: full", weights=runs / "full" / "model.pt", steps=4),
+        Variant("short run: no diffusion", weights=runs / "direct" / "model.pt"),
+        Variant("short run: no HFAH", weights=runs / "conv_head" / "model.pt", steps=4),
+        Variant("short run: no masks (trained)", weights=runs / "no_masks" / "model.pt", steps=4,
+                masks="zeros"),
+        Variant("short run: single-stage", initial="average", weights=runs / "single_stage" / "model.pt",
+                steps=4),
+    ]
+
+
+class _MaskVariant:
+    """The offline masks, perturbed (``erode:R`` / ``dilate:R``) when asked."""
+
+    def __init__(self, spec: str) -> None:
+        from ..masks import build_mask_source, parse_perturbations
+
+        self.source = build_mask_source("offline")
+        self.perturb = None if spec == "offline" else parse_perturbations(spec)[0][1]
+
+    def __call__(self, pair: PreparedPair) -> dict[str, np.ndarray]:
+        masks = self.source(pair)
+        return masks if self.perturb is None else self.perturb(masks)
+
+
+def build_variant(v: Variant):
+    """(pipeline, network evaluations, GFLOPs per evaluation) of a variant."""
+    from ..pipeline import FusionPipeline
+
+    refiner = DiffusionRefiner(v.weights, v.steps or None) if v.weights is not None else None
+    masks = None if v.masks == "zeros" or refiner is None else _MaskVariant(v.masks)
+    pipeline = FusionPipeline(v.initial, masks=masks, refiner=refiner)
+    if refiner is None:
+        return pipeline, 0, 0.0
+    evals = 1 if refiner.mode == "direct" else refiner.steps
+    return pipeline, evals, network_gflops(refiner.model)
+
+
+def run_ablations(datasets: Sequence[str] = ("msrs_test", "roadscene"),
+                  out_dir: str | Path = "out/ablations", limit: int | None = 20,
+                  ablation_dir: str | Path = "runs/refiner_ablations",
+                  variants: Sequence[Variant] | None = None,
+                  metrics: Sequence[str] = DEFAULT_METRICS) -> Path:
+    """Score every variant on the first ``limit`` pairs of each dataset; writes ``out_dir/ablations.md``."""
+    from ..evaluation import evaluate
+
+    out_dir = Path(out_dir)
+    variants = list(variants) if variants is not None else default_variants(Path(ablation_dir))
+    pipelines, costs, missing = {}, {}, []
+    for v in variants:
+        if v.weights is not None and not Path(v.weights).is_file():
+            missing.append(v)
+            continue
+        pipelines[v.label], evals, gflops = build_variant(v)
+        costs[v.label] = (evals, gflops)
+    result = evaluate(pipelines, list(datasets), metrics, out_dir=out_dir, limit=limit)
+    means = result.means()
+    header = ["variant", "set", *metrics, "evals x GFLOPs (640x480)"]
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for dataset in dict.fromkeys(d for d, _ in means):
+        ref = means.get((dataset, variants[0].label))
+        for label, (evals, gflops) in costs.items():
+            row = means.get((dataset, label))
+            if row is None:
+                continue
+            cells = []
+            for m in metrics:
+                better = ref is not None and label != variants[0].label and row[m] > ref[m]
+                cells.append(f"**{row[m]:.4g}**" if better else f"{row[m]:.4g}")
+            cost = f"{evals} x {gflops:.1f} = {evals * gflops:.1f}" if evals else "-"
+            lines.append(f"| {label} | {dataset} | " + " | ".join(cells) + f" | {cost} |")
+    notes = [f"Means over the first {limit} pairs of each set; **bold**: better than `{variants[0].label}` "
+             f"(higher is better for every metric)." if limit else "Means over all pairs of each set."]
+    notes += [f"- {v.label}: not trained ({v.weights} is missing)." for v in missing]
+    notes.append("- SAM masks vs offline masks: not run (no SAM weights are available here; nothing is "
+                 "downloaded).")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "ablations.md"
+    path.write_text("\n".join(["# Refiner ablations", "", *lines, "", *notes, ""]))
+    return path

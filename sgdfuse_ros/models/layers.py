@@ -1,0 +1,62 @@
+"""Small building blocks shared by the models (plain ops only, so the models export to ONNX)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def conv(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, bias: bool = True) -> nn.Conv2d:
+    """Same-padding 2-D convolution."""
+    return nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, groups=groups, bias=bias)
+
+
+class ConvAct(nn.Sequential):
+    """Convolution + LeakyReLU(0.1)."""
+
+    def __init__(self, cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1) -> None:
+        super().__init__(conv(cin, cout, k, stride, groups), nn.LeakyReLU(0.1, inplace=True))
+
+
+class LayerNorm2d(nn.Module):
+    """LayerNorm over the channels of an NCHW tensor (Restormer's WithBias_LayerNorm without rearranges)."""
+
+    def __init__(self, channels: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(1, channels, 1, 1))
+        self.bias = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mu = x.mean(1, keepdim=True)
+        var = (x - mu).pow(2).mean(1, keepdim=True)
+        return (x - mu) / torch.sqrt(var + self.eps) * self.weight + self.bias
+
+
+class GatedConvFFN(nn.Module):
+    """Restormer's gated-Dconv feed-forward network: 1x1 expand, 3x3 depthwise, GELU gate, 1x1 project."""
+
+    def __init__(self, dim: int, expansion: float = 2.0) -> None:
+        super().__init__()
+        hidden = int(dim * expansion)
+        self.expand = nn.Conv2d(dim, hidden * 2, 1)
+        self.dwconv = conv(hidden * 2, hidden * 2, 3, groups=hidden * 2)
+        self.project = nn.Conv2d(hidden, dim, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x1, x2 = self.dwconv(self.expand(x)).chunk(2, dim=1)
+        return self.project(nn.functional.gelu(x1) * x2)
+
+
+def channel_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int,
+                      temperature: torch.Tensor) -> torch.Tensor:
+    """Transposed (channel) attention of Restormer's MDTA: a CxC map per head, linear in the pixel count.
+
+    q, k, v: (N, C, H, W); temperature: (heads, 1, 1). Returns (N, C, H, W).
+    """
+    n, c, h, w = q.shape
+    q = nn.functional.normalize(q.reshape(n, heads, c // heads, h * w), dim=-1)
+    k = nn.functional.normalize(k.reshape(n, heads, c // heads, h * w), dim=-1)
+    v = v.reshape(n, heads, c // heads, h * w)
+    attn = torch.softmax(q @ k.transpose(-2, -1) * temperature, dim=-1)
+    return (attn @ v).reshape(n, c, h, w)

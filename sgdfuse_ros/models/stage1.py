@@ -1,0 +1,81 @@
+"""SGDFuse stage 1: the initial-fusion network (IR luma + VIS luma -> fused luma in [0, 1]).
+
+    full res  : [IR, VIS] -> light detail convs ---------------------------------------------+
+    1/2 res   : IR stem -> MSFEM          VIS stem -> conv                                   |
+    1/4 res   : IR down -> MSFEM          VIS down -> transformer blocks                     |
+                          +---- cross-modal channel attention (both directions) ----+        |
+    decoder   : 1/4 -> up + [IR, VIS] skips at 1/2 -> up + detail at full res -> residual R  |
+    output    : clamp(max(IR, VIS) + R, 0, 1)
+
+The heavy work (multi-scale convs, attention) runs at 1/2 and 1/4 resolution, so a 640x480 pair costs
+about a tenth of SeAFusion's full-resolution convolutions. The network predicts a residual on top of the
+pixel-wise maximum of the inputs (the target of the intensity loss): the last convolution starts at zero,
+so an untrained model already keeps every bright IR target, and training only has to add texture and
+contrast. Inputs of any size are padded (replicate) to a multiple of 4 and the output is cropped back.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .cross_attention import CrossModalFusion
+from .layers import ConvAct, conv
+from .msfem import MSFEM
+from .transformer_block import TransformerBlock
+
+MULTIPLE = 4  # two stride-2 stages
+
+
+class Stage1Net(nn.Module):
+    def __init__(self, dim: int = 16, dim_low: int = 32, heads: int = 2, num_blocks: int = 2,
+                 ffn_expansion: float = 2.0, detail_dim: int = 8) -> None:
+        super().__init__()
+        self.detail = nn.Sequential(ConvAct(2, detail_dim), ConvAct(detail_dim, detail_dim))
+        self.ir_stem = ConvAct(1, dim, 3, stride=2)
+        self.vis_stem = ConvAct(1, dim, 3, stride=2)
+        self.ir_enhance = MSFEM(dim)
+        self.vis_enhance = ConvAct(dim, dim)
+        self.ir_down = ConvAct(dim, dim_low, 3, stride=2)
+        self.vis_down = ConvAct(dim, dim_low, 3, stride=2)
+        self.ir_low = MSFEM(dim_low)
+        self.vis_low = nn.Sequential(
+            *[TransformerBlock(dim_low, heads, ffn_expansion) for _ in range(num_blocks)])
+        self.fusion = CrossModalFusion(dim_low, heads, ffn_expansion)
+        self.up_low = nn.Conv2d(dim_low, dim, 1)
+        self.decode_half = ConvAct(3 * dim, dim)
+        self.decode_full = ConvAct(dim + detail_dim, detail_dim)
+        self.head = conv(detail_dim, 3)  # gain on IR detail, gain on VIS detail, free residual
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    @staticmethod
+    def _detail(x: torch.Tensor) -> torch.Tensor:
+        """High-pass of each channel: x minus its 5x5 box mean (replicate border)."""
+        padded = nn.functional.pad(x, (2, 2, 2, 2), mode="replicate")
+        return x - nn.functional.avg_pool2d(padded, 5, stride=1)
+
+    @staticmethod
+    def _up(x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+
+    def forward(self, ir: torch.Tensor, vis: torch.Tensor) -> torch.Tensor:
+        """ir, vis: (N, 1, H, W) in [0, 1] -> fused (N, 1, H, W) in [0, 1]."""
+        h, w = ir.shape[-2:]
+        pad_h, pad_w = (-h) % MULTIPLE, (-w) % MULTIPLE
+        x = nn.functional.pad(torch.cat([ir, vis], dim=1), (0, pad_w, 0, pad_h), mode="replicate")
+        ir_p, vis_p = x[:, :1], x[:, 1:]
+
+        ir2 = self.ir_enhance(self.ir_stem(ir_p))
+        vis2 = self.vis_enhance(self.vis_stem(vis_p))
+        ir4 = self.ir_low(self.ir_down(ir2))
+        vis4 = self.vis_low(self.vis_down(vis2))
+        low = self.fusion(ir4, vis4)
+
+        half = self.decode_half(torch.cat([self._up(self.up_low(low)), ir2, vis2], dim=1))
+        full = self.decode_full(torch.cat([self._up(half), self.detail(x)], dim=1))
+        out = self.head(full)
+        detail = self._detail(x)
+        residual = (out[:, :2] * detail).sum(dim=1, keepdim=True) + out[:, 2:]
+        fused = torch.clamp(torch.maximum(ir_p, vis_p) + residual, 0.0, 1.0)
+        return fused[..., :h, :w]

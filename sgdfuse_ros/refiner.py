@@ -1,0 +1,94 @@
+"""Stage 2 of SGDFuse: the mask-guided diffusion refiner the pipeline calls (``pipeline.Refiner``).
+
+``DiffusionRefiner(weights)(pair, initial, masks) -> refined luma``: initial fusion, IR and VIS are
+contrast-normalised by a monotone map fitted to the initial fusion (``diffusion.contrast``, when the
+checkpoint asks for it), then the network generates the residual over the normalised initial fusion,
+conditioned on [initial, IR, VIS, IR mask, VIS mask] (``diffusion.condition``),
+with ``steps`` deterministic DDIM evaluations from a fixed-seed noise (the same input gives the same
+output). The shipped weights are ``refiner_teacher.pt`` (many steps) and ``refiner_student.pt`` (the
+distilled few-step student that the default pipeline runs). No masks this frame (``{}``) means zero masks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import CheckpointError, ConfigError, InputError
+from .images import PreparedPair
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+REFINERS = ("student", "teacher")
+MODEL_NAME = "refiner_unet"
+
+
+class DiffusionRefiner:
+    """Refines an initial fused luma with a refiner checkpoint (teacher or student)."""
+
+    def __init__(self, weights: str | Path, steps: int | None = None, device: str = "cpu",
+                 seed: int = 0, backend: str | None = None, engines_dir: str | Path | None = None) -> None:
+        import torch
+
+        from .diffusion.schedule import NoiseSchedule
+        from .models import load_model
+
+        model, info = load_model(weights, expected_name=MODEL_NAME)
+        diff = info["meta"].get("diffusion")
+        needed = {"schedule", "timesteps", "residual_mu", "mode", "steps"}
+        if not isinstance(diff, dict) or not needed <= diff.keys():
+            raise CheckpointError(f"{weights}: a refiner checkpoint without diffusion settings (meta)")
+        self.schedule = NoiseSchedule(diff["schedule"], int(diff["timesteps"]))
+        self.mode = str(diff["mode"])
+        self.mu = float(diff["residual_mu"])
+        self.stretch: dict[str, float] | None = diff.get("stretch")  # contrast normalisation, fitted per frame
+        self.steps = int(steps if steps else diff["steps"])
+        if self.steps < 1:
+            raise ConfigError(f"refiner steps must be >= 1, got {self.steps}")
+        self.device = torch.device(device)
+        self.model = model.to(self.device)
+        self.seed = seed
+        self.info: dict[str, Any] = info
+        self.name = Path(weights).stem
+        self.runner = None  # with a backend: the whole sampler as one graph on a sgdfuse_ros.runtime backend
+        if backend is not None:
+            from .runtime.refiner_graph import RefinerRunner
+
+            self.runner = RefinerRunner(self, backend, engines_dir)
+
+    def __call__(self, pair: PreparedPair, initial: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
+        import torch
+
+        from .diffusion.condition import condition, refine_residual, refined_image, seeded_noise
+        from .diffusion.contrast import ContrastStretch
+
+        if initial.shape != pair.shape:
+            raise InputError(f"refiner: initial fusion of shape {initial.shape}, pair of shape {pair.shape}")
+        zeros = np.zeros(pair.shape, np.float32)
+        images = [initial, pair.ir, pair.vis]
+        if self.stretch:
+            stretch = ContrastStretch.fit(initial, self.stretch["low"], self.stretch["high"], self.stretch["knee"])
+            images = [stretch(x) for x in images]
+        arrays = [*images, masks.get("ir", zeros), masks.get("vis", zeros)]
+        if self.runner is not None:
+            return self.runner(*arrays)
+        with torch.inference_mode():
+            tensors = [torch.from_numpy(np.ascontiguousarray(a, np.float32))[None, None] for a in arrays]
+            t_init, t_ir, t_vis, t_mir, t_mvis = (t.to(self.device) for t in tensors)
+            cond = condition(t_init, t_ir, t_vis, t_mir, t_mvis)
+            noise = seeded_noise(tuple(t_init.shape), self.seed).to(self.device)
+            x0 = refine_residual(self.model, self.schedule, cond, self.steps, noise, self.mode)
+            return refined_image(t_init, x0, self.mu)[0, 0].float().cpu().numpy()
+
+
+def build_refiner(name: str, steps: int = 0, weights: str | Path = "", device: str = "cpu",
+                  backend: str | None = None, engines_dir: str | Path | None = None
+                  ) -> DiffusionRefiner | None:
+    """``""`` -> None (no refiner); ``"student"`` / ``"teacher"`` -> the shipped (or given) weights."""
+    if not name:
+        return None
+    if name not in REFINERS:
+        raise ConfigError(f"refiner must be '' or one of {', '.join(REFINERS)}, got {name!r}")
+    return DiffusionRefiner(weights or WEIGHTS_DIR / f"refiner_{name}.pt", steps or None, device,
+                            backend=backend, engines_dir=engines_dir)

@@ -1,0 +1,64 @@
+"""One synchronised thermal/RGB image-message pair -> encoded output images (the node and ``bag fuse``).
+
+Pixels are converted by the core ``encodings`` unless the caller passes its own ``decode`` / ``encode_image``
+(the node's cv_bridge conversions): ``decode(msg) -> (array, "rgb"|"bgr")`` and
+``encode_image(array laid out as the encoding says, encoding) -> output image``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..encodings import BadMessage, ImageFields, encode, rgb_layout, to_pipeline_input
+from ..errors import InputError
+from ..images import to_gray_u8
+from ..pipeline import FusionPipeline
+
+SIZE_MISMATCH = "size_mismatch"  # thermal and RGB sizes differ while require_same_size is set
+REJECTED_BY_PIPELINE = "rejected_by_pipeline"  # the pipeline refused the images (too small, ...)
+
+OUTPUTS = ("fused", "mask_ir", "mask_vis", "initial")
+
+Decoder = Callable[[ImageFields], tuple[np.ndarray, str]]
+Encoder = Callable[[np.ndarray, str], Any]
+
+
+@dataclass
+class FusedFrame:
+    """Encoded outputs of one pair; an output is absent when switched off or not produced by the pipeline."""
+
+    images: dict[str, Any] = field(default_factory=dict)  # keys from OUTPUTS; EncodedImage by default
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def fuse_messages(pipeline: FusionPipeline, thermal: ImageFields, rgb: ImageFields, *, encoding: str = "rgb8",
+                  require_same_size: bool = False, fused: bool = True, masks: bool = True,
+                  initial: bool = False, decode: Decoder = to_pipeline_input,
+                  encode_image: Encoder = encode) -> FusedFrame:
+    """Decode, check, fuse and encode. Input problems raise ``BadMessage`` with a kind."""
+    ir, ir_order = decode(thermal)
+    if ir.ndim == 3 and ir_order == "bgr":  # a colour-mapped thermal image: luma needs RGB order
+        ir = ir[:, :, ::-1]
+    vis, vis_order = decode(rgb)
+    if require_same_size and ir.shape[:2] != vis.shape[:2]:
+        raise BadMessage(SIZE_MISMATCH, f"thermal {ir.shape[1]}x{ir.shape[0]} and RGB "
+                         f"{vis.shape[1]}x{vis.shape[0]} differ (require_same_size is set)")
+    try:
+        result = pipeline(ir, vis, vis_order)
+    except BadMessage:
+        raise
+    except InputError as err:
+        raise BadMessage(REJECTED_BY_PIPELINE, str(err)) from None
+    out = FusedFrame(timings=result.timings)
+    if fused:
+        out.images["fused"] = encode_image(rgb_layout(result.fused, encoding), encoding)
+    if masks and result.masks:
+        out.images["mask_ir"] = encode_image(to_gray_u8(result.masks["ir"]), "mono8")
+        out.images["mask_vis"] = encode_image(to_gray_u8(result.masks["vis"]), "mono8")
+    if initial and result.initial is not None:
+        out.images["initial"] = encode_image(rgb_layout(result.initial, encoding), encoding)
+    return out

@@ -1,0 +1,229 @@
+"""The fusion node's parameters as dataclasses, and the generic mapping dataclass <-> dotted parameter names.
+
+ROS parameters are flat dotted names (``sync.slop``, ``pipeline.method``); YAML nests them. Every field of a
+dataclass becomes one parameter named ``<prefix>.<field>``, nested dataclasses add a level. The pipeline
+section maps onto ``PipelineConfig`` the same way, so a field another developer adds there becomes a node
+parameter with no change here. Values are checked and coerced against the field types (``int`` is accepted
+for ``float``; lists for tuples), with errors naming the parameter.
+"""
+
+from __future__ import annotations
+
+import array
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..config import PipelineConfig
+from ..errors import ConfigError
+from ..sync import SyncConfig
+
+RELIABILITY = ("best_effort", "reliable")
+OUTPUT_ENCODINGS = ("rgb8", "bgr8")
+CV_BRIDGE_CHOICES = ("auto", "true", "false")  # auto: cv_bridge when importable, else the core encodings
+
+
+@dataclass
+class TopicParams:
+    thermal: str = "thermal/image"
+    rgb: str = "rgb/image"
+    fused: str = "fused_image"
+    mask_ir: str = "fused/mask_ir"
+    mask_vis: str = "fused/mask_vis"
+    initial: str = "fused/initial"
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if not getattr(self, f.name):
+                raise ConfigError(f"topics.{f.name} must not be empty")
+
+
+@dataclass
+class QosParams:
+    input_reliability: str = "best_effort"  # sensor data: the newest frame matters, not every frame
+    input_depth: int = 5
+    output_reliability: str = "reliable"  # reaches both reliable and best-effort subscribers
+    output_depth: int = 5
+
+    def __post_init__(self) -> None:
+        for name in ("input_reliability", "output_reliability"):
+            if getattr(self, name) not in RELIABILITY:
+                raise ConfigError(f"qos.{name} must be one of {', '.join(RELIABILITY)}, "
+                                  f"got {getattr(self, name)!r}")
+        for name in ("input_depth", "output_depth"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"qos.{name} must be >= 1, got {getattr(self, name)}")
+
+
+@dataclass
+class PublishParams:
+    fused: bool = True
+    masks: bool = True  # only when the pipeline produces masks
+    initial: bool = False  # the stage-1 image, only when a refiner runs after it
+    encoding: str = "rgb8"  # rgb8 | bgr8 for the colour outputs
+
+    def __post_init__(self) -> None:
+        if self.encoding not in OUTPUT_ENCODINGS:
+            raise ConfigError(f"publish.encoding must be one of {', '.join(OUTPUT_ENCODINGS)}, "
+                              f"got {self.encoding!r}")
+        if not (self.fused or self.masks or self.initial):
+            raise ConfigError("publish: every output is switched off (fused, masks, initial)")
+
+
+@dataclass
+class NodeParams:
+    topics: TopicParams = field(default_factory=TopicParams)
+    qos: QosParams = field(default_factory=QosParams)
+    sync: SyncConfig = field(default_factory=SyncConfig)
+    publish: PublishParams = field(default_factory=PublishParams)
+    require_same_size: bool = False  # reject pairs whose thermal and RGB sizes differ (else IR is resized)
+    diagnostics_period: float = 1.0  # seconds between /diagnostics messages
+    use_cv_bridge: bool | str = "auto"  # pixels via cv_bridge: auto | true | false (stored as a string)
+
+    def __post_init__(self) -> None:
+        if not self.diagnostics_period > 0:
+            raise ConfigError(f"diagnostics_period must be > 0, got {self.diagnostics_period}")
+        value = self.use_cv_bridge
+        self.use_cv_bridge = str(value).lower() if isinstance(value, bool) else value
+        if self.use_cv_bridge not in CV_BRIDGE_CHOICES:
+            raise ConfigError(f"use_cv_bridge must be one of {', '.join(CV_BRIDGE_CHOICES)}, got {value!r}")
+
+
+PIPELINE_PREFIX = "pipeline"
+
+
+# -- dataclass <-> flat dotted names --
+def _default(f: Any) -> Any:
+    if f.default is not MISSING:
+        return f.default
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    return None
+
+
+def flatten_defaults(cls: type, prefix: str = "") -> dict[str, Any]:
+    """``{"sync.slop": 0.02, ...}``: every (nested) field's default, tuples as lists."""
+    out: dict[str, Any] = {}
+    for f in fields(cls):
+        name = f"{prefix}.{f.name}" if prefix else f.name
+        default = _default(f)
+        if is_dataclass(default):
+            out.update(flatten_defaults(type(default), name))
+        else:
+            out[name] = list(default) if isinstance(default, tuple) else default
+    return out
+
+
+def node_defaults() -> dict[str, Any]:
+    """Every node parameter with its default, the pipeline section included."""
+    return {**flatten_defaults(NodeParams), **flatten_defaults(PipelineConfig, PIPELINE_PREFIX)}
+
+
+def _coerce(name: str, value: Any, hint: Any) -> Any:
+    """Check ``value`` against a field type hint; int -> float and sequence -> list/tuple conversions only."""
+    if isinstance(value, array.array):
+        value = value.tolist()
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None and len(options) < len(typing.get_args(hint)):
+            return None
+        for option in options[:-1]:  # the first type that accepts the value; the last one reports the error
+            try:
+                return _coerce(name, value, option)
+            except ConfigError:
+                pass
+        hint, origin = options[-1], typing.get_origin(options[-1])
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"parameter {name}: expected true/false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"parameter {name}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"parameter {name}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"parameter {name}: expected a string, got {value!r}")
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"parameter {name}: expected a list, got {value!r}")
+        args = [a for a in typing.get_args(hint) if a is not Ellipsis]
+        item = args[0] if args else Any
+        items = [v if item is Any else _coerce(f"{name}[{k}]", v, item) for k, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    return value
+
+
+def build_from_flat(cls: type, values: dict[str, Any], prefix: str = "") -> Any:
+    """Instance of dataclass ``cls`` from dotted names (missing ones keep their defaults)."""
+    return cls(**_nested_kwargs(cls, values, prefix))
+
+
+def _nested_kwargs(cls: type, values: dict[str, Any], prefix: str) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        name = f"{prefix}.{f.name}" if prefix else f.name
+        default = _default(f)
+        if is_dataclass(default):
+            kwargs[f.name] = build_from_flat(type(default), values, name)
+        elif name in values and values[name] is not None:
+            kwargs[f.name] = _coerce(name, values[name], hints[f.name])
+    return kwargs
+
+
+def unknown_names(values: dict[str, Any]) -> list[str]:
+    """Names under the node's sections that match no parameter (typos in a YAML file)."""
+    known = set(node_defaults())
+    sections = {n.split(".")[0] for n in known if "." in n}
+    return sorted(n for n in values if n.split(".")[0] in sections and n not in known)
+
+
+def params_from_flat(values: dict[str, Any]) -> tuple[NodeParams, PipelineConfig]:
+    """Validated node parameters and pipeline configuration; ``ConfigError`` names the bad parameter."""
+    unknown = unknown_names(values)
+    if unknown:
+        raise ConfigError(f"unknown parameter(s): {', '.join(unknown)}")
+    node = build_from_flat(NodeParams, values)
+    pipeline = PipelineConfig.from_dict(_nested_kwargs(PipelineConfig, values, PIPELINE_PREFIX))
+    return node, pipeline
+
+
+# -- the ROS 2 parameter YAML format, read without ROS (bag tools, tests) --
+def _flatten_yaml(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            out.update(_flatten_yaml(value, name))
+        else:
+            out[name] = value
+    return out
+
+
+def read_ros_params_yaml(path: str | Path, node_name: str = "sgdfuse") -> dict[str, Any]:
+    """Flat parameters for ``node_name`` from a ``<node or /**>: ros__parameters:`` file (wildcard first)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: cannot read parameters: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of node names to ros__parameters")
+    values: dict[str, Any] = {}
+    for key in ("/**", node_name, f"/{node_name}", f"/**/{node_name}"):
+        section = data.get(key)
+        if isinstance(section, dict) and isinstance(section.get("ros__parameters"), dict):
+            values.update(_flatten_yaml(section["ros__parameters"]))
+    if not values:
+        raise ConfigError(f"{path}: no ros__parameters for '/**' or {node_name!r}")
+    return values

@@ -1,0 +1,122 @@
+"""Training data: IR/VIS luma pairs of the TRAIN split only, random crops + flips, a fixed validation subset.
+
+Train split (shared/data/README.md): ``msrs_train30``, ``llvip_train32`` and every ``VIDEO_STRIDE``-th
+frame of the video clips ``0113_1714``, ``0117_1605``, ``0117_1620``. ``VALIDATION`` pairs are held out of
+the training crops and used for model selection (loss weights, steps); the evaluation sets are never read.
+Images are kept in memory as uint8 luma on the VIS grid (prepared with ``images.prepare_pair``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from ..datasets import find_pairs, shared_root
+from ..errors import ConfigError, InputError
+from ..images import prepare_pair, read_image, to_gray_u8
+
+log = logging.getLogger(__name__)
+
+TRAIN_IMAGE_SETS = ("msrs_train30", "llvip_train32")
+TRAIN_CLIPS = ("0113_1714", "0117_1605", "0117_1620")
+VIDEO_STRIDE = 10
+VALIDATION = {"msrs_train30": ("00002D", "00014N", "00031N"), "llvip_train32": ("010015", "010102")}
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str  # "set/NAME" or "clip/frame"
+    group: str  # set or "video": sampling is balanced across groups
+    ir: np.ndarray  # uint8 HxW luma
+    vis: np.ndarray  # uint8 HxW luma, same grid
+
+
+def _sample(name: str, group: str, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb") -> Sample:
+    pair = prepare_pair(ir, vis, vis_order)
+    return Sample(name, group, to_gray_u8(pair.ir), to_gray_u8(pair.vis))
+
+
+def load_image_set(name: str) -> list[Sample]:
+    pairs, _ = find_pairs(name)
+    return [_sample(f"{name}/{p.name}", name, read_image(p.ir), read_image(p.vis)) for p in pairs]
+
+
+def load_clip(ir_path: Path, vis_path: Path, stride: int = VIDEO_STRIDE) -> list[Sample]:
+    """Every ``stride``-th frame pair of a synchronised IR/VIS clip (read with cv2.VideoCapture)."""
+    caps = [cv2.VideoCapture(str(p)) for p in (ir_path, vis_path)]
+    try:
+        if not all(c.isOpened() for c in caps):
+            raise InputError(f"cannot open video {ir_path} / {vis_path}")
+        samples, index = [], 0
+        while True:
+            ok_ir, ir = caps[0].read()
+            ok_vis, vis = caps[1].read()
+            if not (ok_ir and ok_vis):
+                break
+            if index % stride == 0:
+                samples.append(_sample(f"{ir_path.stem}/{index:05d}", "video", ir, vis, vis_order="bgr"))
+            index += 1
+    finally:
+        for c in caps:
+            c.release()
+    return samples
+
+
+class TrainData:
+    """Training samples + validation samples; ``batch`` draws random crops with flips."""
+
+    def __init__(self, train: list[Sample], val: list[Sample]) -> None:
+        if not train:
+            raise ConfigError("no training samples")
+        self.train, self.val = train, val
+        self.groups: dict[str, list[Sample]] = {}
+        for s in train:
+            self.groups.setdefault(s.group, []).append(s)
+        self.group_names = sorted(self.groups)
+
+    @classmethod
+    def from_shared(cls, video_stride: int = VIDEO_STRIDE) -> TrainData:
+        """The train split of shared/data, with the ``VALIDATION`` pairs held out."""
+        root = shared_root()
+        if root is None:
+            raise InputError("shared/data not found (set SGDFUSE_SHARED to the folder holding data/)")
+        samples = [s for name in TRAIN_IMAGE_SETS for s in load_image_set(name)]
+        video = root / "data" / "video" / "m3svd"
+        for clip in TRAIN_CLIPS:
+            samples += load_clip(video / "ir" / f"{clip}.mp4", video / "vi" / f"{clip}.mp4", video_stride)
+        held_out = {f"{k}/{n}" for k, names in VALIDATION.items() for n in names}
+        val = [s for s in samples if s.name in held_out]
+        if len(val) != len(held_out):
+            raise InputError(f"validation pairs missing: {sorted(held_out - {s.name for s in val})}")
+        train = [s for s in samples if s.name not in held_out]
+        data = cls(train, val)
+        log.info("training data: %s", data.summary())
+        return data
+
+    def summary(self) -> dict[str, object]:
+        return {"train": {g: len(self.groups[g]) for g in self.group_names},
+                "validation": [s.name for s in self.val]}
+
+    def batch(self, rng: np.random.Generator, batch: int, crop: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(ir, vis) float32 tensors (batch, 1, crop, crop) in [0, 1]: group-balanced random crops + flips."""
+        out = np.empty((2, batch, 1, crop, crop), np.uint8)
+        for i in range(batch):
+            group = self.groups[self.group_names[rng.integers(len(self.group_names))]]
+            s = group[rng.integers(len(group))]
+            h, w = s.ir.shape
+            if crop > min(h, w):
+                raise ConfigError(f"crop {crop} is larger than {s.name} ({w}x{h})")
+            y, x = rng.integers(h - crop + 1), rng.integers(w - crop + 1)
+            pair = np.stack([s.ir[y:y + crop, x:x + crop], s.vis[y:y + crop, x:x + crop]])
+            if rng.random() < 0.5:
+                pair = pair[:, :, ::-1]
+            if rng.random() < 0.5:
+                pair = pair[:, ::-1, :]
+            out[:, i, 0] = pair
+        t = torch.from_numpy(out).float() / 255.0
+        return t[0], t[1]

@@ -1,0 +1,71 @@
+"""Ship trained weights: copy a run's ``model.pt`` to ``sgdfuse_ros/weights/`` and record it in the manifest.
+
+    python -m sgdfuse_ros.training.ship runs/stage1/model.pt sgdfuse_ros/weights/stage1.pt
+
+The manifest entry (keyed by file name) holds the exact command, the data used, the git commit, sha256,
+parameters, GFLOPs at 640x480, the validation metrics and where it was trained.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..models import load_model
+
+MAX_BYTES = 10 * 1024 * 1024
+TRAINED_ON = "CPU (2 cores), no GPU"
+
+
+def git_commit(repo: Path) -> str:
+    """``git rev-parse HEAD`` of ``repo``, or "" when there is no commit yet."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
+                             check=False)
+    except OSError:
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def manifest_entry(path: Path) -> dict[str, Any]:
+    from ..bench.models import count_gflops
+
+    model, info = load_model(path)
+    meta = info["meta"]
+    return {
+        "model": info["model"], "config": info["config"], "command": meta.get("command", ""),
+        "train_config": meta.get("train_config", {}), "data": meta.get("data", {}),
+        "git_commit": git_commit(Path(__file__).resolve().parents[2]), "sha256": sha256(path),
+        "bytes": path.stat().st_size, "params": sum(p.numel() for p in model.parameters()),
+        "gflops_640x480": round(count_gflops(model, (480, 640)), 3),
+        "validation": meta.get("validation", {}), "trained_on": TRAINED_ON,
+    }
+
+
+def ship(src: Path, dst: Path) -> dict[str, Any]:
+    load_model(src)  # refuse to ship a broken checkpoint
+    if src.stat().st_size > MAX_BYTES:
+        raise SystemExit(f"{src}: {src.stat().st_size} bytes, over the {MAX_BYTES}-byte limit for weights")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
+    manifest_path = dst.parent / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest[dst.name] = manifest_entry(dst)
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest[dst.name]
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: python -m sgdfuse_ros.training.ship RUN/model.pt sgdfuse_ros/weights/X.pt")
+    entry = ship(Path(sys.argv[1]), Path(sys.argv[2]))
+    print(f"shipped {sys.argv[2]} ({entry['bytes']} bytes, sha256 {entry['sha256'][:12]}...)")

@@ -1,0 +1,177 @@
+"""Stage-1 network, SeAFusion, checkpoints, losses and the learned fusion methods."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sgdfuse_ros.errors import CheckpointError, ConfigError
+from sgdfuse_ros.losses import FusionLoss, gradient_loss, intensity_loss, sobel_gradient, ssim
+from sgdfuse_ros.methods import build_method
+from sgdfuse_ros.models import build_model, load_model, save_checkpoint
+from sgdfuse_ros.models.cross_attention import CrossModalFusion
+from sgdfuse_ros.models.msfem import MSFEM
+from sgdfuse_ros.models.transformer_block import TransformerBlock
+
+MODELS = ("stage1", "seafusion")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One torch thread: tiny ops gain nothing from more, and a busy shared CPU makes them much slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _pair(n: int, h: int, w: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 1, h, w, generator=g), torch.rand(n, 1, h, w, generator=g)
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("shape", [(8, 8), (37, 53), (30, 19)])
+def test_output_shape_and_range_at_odd_sizes(name: str, shape: tuple[int, int]) -> None:
+    torch.manual_seed(0)
+    model = build_model(name).eval()
+    if name == "stage1":  # random head: the output is not just the max of the inputs
+        torch.nn.init.normal_(model.head.weight, std=0.5)
+    ir, vis = _pair(2, *shape)
+    with torch.inference_mode():
+        out = model(ir * 4 - 2, vis)  # out-of-range input must still give [0, 1]
+        assert out.shape == (2, 1, *shape)
+        assert out.min() >= 0.0 and out.max() <= 1.0
+        assert torch.isfinite(out).all()
+
+
+def test_untrained_stage1_starts_from_the_pixelwise_max() -> None:
+    ir, vis = _pair(1, 24, 40)
+    with torch.inference_mode():
+        out = build_model("stage1").eval()(ir, vis)
+    assert torch.allclose(out, torch.maximum(ir, vis))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_gradients_reach_every_parameter(name: str) -> None:
+    torch.manual_seed(0)
+    model = build_model(name).train()
+    if name == "stage1":
+        torch.nn.init.normal_(model.head.weight, std=0.1)
+    ir, vis = _pair(2, 32, 32)
+    total, _ = FusionLoss()(model(ir * 0.5 + 0.25, vis * 0.5 + 0.25), ir, vis)
+    total.backward()
+    dead = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not dead
+
+
+def test_components_keep_shape() -> None:
+    x, y = torch.rand(1, 16, 9, 13), torch.rand(1, 16, 9, 13)
+    assert MSFEM(16)(x).shape == x.shape
+    assert TransformerBlock(16, heads=2)(x).shape == x.shape
+    assert CrossModalFusion(16, heads=2)(x, y).shape == x.shape
+
+
+def test_transformer_attention_cost_is_linear_in_pixels() -> None:
+    from sgdfuse_ros.bench.models import count_gflops
+
+    class Wrap(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.block = TransformerBlock(16)
+
+        def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            return self.block(a.expand(-1, 16, -1, -1))
+
+    small, big = count_gflops(Wrap(), (32, 32)), count_gflops(Wrap(), (64, 64))
+    assert big == pytest.approx(4 * small, rel=0.01)
+
+
+def test_stage1_flops_budget_at_640x480() -> None:
+    from sgdfuse_ros.bench.models import count_gflops
+
+    gflops = count_gflops(build_model("stage1").eval(), (480, 640))
+    assert 1.0 < gflops <= 30.0
+    assert sum(p.numel() for p in build_model("seafusion").parameters()) == 166_883  # the original's count
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_checkpoint_round_trip(tmp_path, name: str) -> None:
+    torch.manual_seed(1)
+    model = build_model(name).eval()
+    for p in model.parameters():  # move away from the initial values
+        torch.nn.init.normal_(p, std=0.05)
+    path = save_checkpoint(tmp_path / f"{name}.pt", name, {}, model, {"note": "test"})
+    loaded, info = load_model(path, expected_name=name)
+    assert info["model"] == name and info["meta"] == {"note": "test"}
+    ir, vis = _pair(1, 20, 28)
+    with torch.inference_mode():
+        assert torch.equal(model(ir, vis), loaded(ir, vis))
+
+
+def test_checkpoint_errors_name_the_file(tmp_path) -> None:
+    model = build_model("seafusion")
+    good = save_checkpoint(tmp_path / "sea.pt", "seafusion", {}, model)
+    with pytest.raises(CheckpointError, match=r"missing\.pt"):
+        load_model(tmp_path / "missing.pt")
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(good.read_bytes()[:2000])
+    with pytest.raises(CheckpointError, match=r"corrupt\.pt"):
+        load_model(corrupt)
+    with pytest.raises(CheckpointError, match="expected 'stage1'"):
+        load_model(good, expected_name="stage1")
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    with pytest.raises(CheckpointError, match="not an sgdfuse checkpoint"):
+        load_model(foreign)
+    mismatched = save_checkpoint(tmp_path / "mismatch.pt", "stage1", {"dim": 8}, build_model("stage1", dim=8))
+    ckpt = torch.load(mismatched, weights_only=True)
+    ckpt["config"] = {}  # weights of a dim-8 net announced as the default dim-16 one
+    torch.save(ckpt, mismatched)
+    with pytest.raises(CheckpointError, match=r"mismatch\.pt.*do not fit"):
+        load_model(mismatched)
+    with pytest.raises(ConfigError, match="unknown model"):
+        build_model("nope")
+
+
+def test_losses() -> None:
+    x = torch.rand(2, 1, 24, 24)
+    flat = torch.full((1, 1, 24, 24), 0.3)
+    assert sobel_gradient(flat).abs().max() == 0.0
+    ir, vis = x[:1], x[1:]
+    assert intensity_loss(torch.maximum(ir, vis), ir, vis) == 0.0
+    assert gradient_loss(ir, ir, torch.zeros_like(ir)) == 0.0
+    assert gradient_loss(flat, ir, vis) > 0.0
+    assert ssim(ir, ir).item() == pytest.approx(1.0, abs=1e-5)
+    total, terms = FusionLoss(intensity=1.0, gradient=10.0, ssim=0.5)(vis, ir, vis)
+    expected = terms["intensity"] + 10 * terms["gradient"] + 0.5 * terms["ssim"]
+    assert total.item() == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(ConfigError):
+        FusionLoss(gradient=-1.0)
+
+
+def test_learned_methods_run_on_numpy(tmp_path) -> None:
+    path = save_checkpoint(tmp_path / "s1.pt", "stage1", {}, build_model("stage1"))
+    fuse = build_method("stage1", weights=str(path))
+    rng = np.random.default_rng(0)
+    ir, vis = rng.random((31, 45), np.float32), rng.random((31, 45), np.float32)
+    out = fuse(ir, vis)
+    assert out.dtype == np.float32 and out.shape == (31, 45)
+    np.testing.assert_allclose(out, np.maximum(ir, vis), atol=1e-6)
+    with pytest.raises(CheckpointError, match="expected 'seafusion'"):
+        build_method("seafusion", weights=str(path))
+    with pytest.raises(ConfigError, match="device"):
+        build_method("stage1", weights=str(path), device="nonsense")
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_shipped_weights_load(name: str) -> None:
+    from sgdfuse_ros.methods.learned import WEIGHTS_DIR
+
+    if not (WEIGHTS_DIR / f"{name}.pt").exists():
+        pytest.fail(f"shipped weights {WEIGHTS_DIR / name}.pt missing")
+    fuse = build_method(name)
+    out = fuse(np.full((16, 16), 0.2, np.float32), np.full((16, 16), 0.6, np.float32))
+    assert out.shape == (16, 16) and out.min() >= 0.0 and out.max() <= 1.0
+    assert fuse.checkpoint["meta"]["validation"]  # trained, with validation results recorded

@@ -1,0 +1,172 @@
+"""Refiner network (U-Net + HFAH), the DiffusionRefiner through FusionPipeline, checkpoints and errors."""
+
+import numpy as np
+import pytest
+import torch
+
+from sgdfuse_ros.diffusion.condition import condition, refine_residual, seeded_noise
+from sgdfuse_ros.diffusion.schedule import NoiseSchedule
+from sgdfuse_ros.errors import CheckpointError, ConfigError, InputError
+from sgdfuse_ros.images import prepare_pair
+from sgdfuse_ros.models import build_model, save_checkpoint
+from sgdfuse_ros.models.hfah import HFAHead
+from sgdfuse_ros.pipeline import FusionPipeline
+from sgdfuse_ros.refiner import WEIGHTS_DIR, DiffusionRefiner, build_refiner
+
+SMALL = {"widths": [4, 8, 8], "time_dim": 16, "head_dim": 4}
+DIFFUSION = {"schedule": "cosine", "timesteps": 1000, "residual_mu": 255.0, "mode": "diffusion", "steps": 2}
+rng = np.random.default_rng(0)
+
+
+@pytest.mark.parametrize("head", ["hfah", "conv"])
+@pytest.mark.parametrize("size", [(37, 53), (16, 16), (9, 30)])
+def test_unet_keeps_odd_sizes_and_stays_in_tanh_range(head, size):
+    net = build_model("refiner_unet", head=head, **SMALL).eval()
+    x = torch.randn(2, 1, *size) * 10
+    cond = torch.rand(2, 5, *size) * 10  # far outside the training range: Tanh still bounds the output
+    with torch.no_grad():
+        out = net(x, torch.tensor([0.0, 999.0]), cond)
+    assert out.shape == (2, 1, *size) and float(out.abs().max()) <= 1.0
+
+
+def test_unet_output_depends_on_the_timestep_and_the_condition():
+    net = build_model("refiner_unet", **SMALL).eval()
+    x, cond = torch.randn(1, 1, 24, 24), torch.rand(1, 5, 24, 24)
+    with torch.no_grad():
+        a = net(x, torch.tensor([10.0]), cond)
+        b = net(x, torch.tensor([900.0]), cond)
+        c = net(x, torch.tensor([10.0]), cond * 0)
+    assert not torch.allclose(a, b) and not torch.allclose(a, c)
+
+
+def test_hfah_aggregates_every_level_to_full_resolution():
+    head = HFAHead([8, 16, 32], out_channels=3, dim=4)
+    feats = [torch.randn(1, 8, 21, 33), torch.randn(1, 16, 11, 17), torch.randn(1, 32, 6, 9)]
+    out = head(feats)
+    assert out.shape == (1, 3, 21, 33) and float(out.detach().abs().max()) <= 1.0
+    out.sum().backward()
+    assert all(r.weight.grad is not None and r.weight.grad.abs().sum() > 0 for r in head.reduce)
+
+
+def test_bad_unet_config_is_a_config_error():
+    with pytest.raises(ConfigError):
+        build_model("refiner_unet", head="mlp")
+    with pytest.raises(ConfigError):
+        build_model("refiner_unet", widths=[8])
+
+
+@pytest.mark.parametrize("steps", [1, 2])
+def test_student_one_and_two_step_outputs(steps):
+    net = build_model("refiner_unet", **SMALL).eval()
+    cond = torch.rand(1, 5, 30, 41)
+    with torch.no_grad():
+        x0 = refine_residual(net, NoiseSchedule(), cond, steps, seeded_noise((1, 1, 30, 41), 0))
+        direct = refine_residual(net, NoiseSchedule(), cond, steps, seeded_noise((1, 1, 30, 41), 0), "direct")
+    assert x0.shape == direct.shape == (1, 1, 30, 41) and float(x0.abs().max()) <= 1.0
+    with pytest.raises(ConfigError):
+        refine_residual(net, NoiseSchedule(), cond, steps, seeded_noise((1, 1, 30, 41), 0), "gan")
+
+
+@pytest.fixture()
+def small_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    net = build_model("refiner_unet", **SMALL)
+    return save_checkpoint(tmp_path / "refiner.pt", "refiner_unet", SMALL, net, {"diffusion": DIFFUSION})
+
+
+def _pair(h=40, w=56):
+    ir = rng.integers(0, 256, (h, w), dtype=np.uint8)
+    vis = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    return ir, vis
+
+
+def test_refiner_runs_in_the_pipeline_and_is_deterministic(small_checkpoint):
+    refiner = DiffusionRefiner(small_checkpoint)
+    assert refiner.steps == 2
+    masks = lambda pair: {"ir": (pair.ir > 0.5).astype(np.float32), "vis": np.zeros_like(pair.vis)}  # noqa: E731
+    pipeline = FusionPipeline("average", masks=masks, refiner=refiner)
+    ir, vis = _pair()
+    a, b = pipeline(ir, vis), pipeline(ir, vis)
+    assert a.fused.shape == (40, 56, 3) and a.fused.dtype == np.uint8 and "refiner" in a.timings
+    assert a.initial is not None and np.array_equal(a.fused, b.fused)
+    assert not np.array_equal(a.fused, a.initial)  # the refiner changed the image
+
+
+def test_refiner_accepts_no_masks_and_checks_the_initial_shape(small_checkpoint):
+    refiner = DiffusionRefiner(small_checkpoint, steps=1)
+    pair = prepare_pair(*_pair(24, 24))
+    out = refiner(pair, pair.vis, {})
+    assert out.shape == (24, 24) and out.dtype == np.float32 and out.min() >= 0.0 and out.max() <= 1.0
+    with pytest.raises(InputError, match="initial"):
+        refiner(pair, pair.vis[:20], {})
+
+
+def test_refiner_checkpoint_errors(tmp_path, small_checkpoint):
+    with pytest.raises(CheckpointError, match="no such"):
+        DiffusionRefiner(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable"):
+        DiffusionRefiner(tmp_path / "junk.pt")
+    stage1 = save_checkpoint(tmp_path / "s1.pt", "stage1", {}, build_model("stage1"))
+    with pytest.raises(CheckpointError, match="expected 'refiner_unet'"):
+        DiffusionRefiner(stage1)
+    bare = save_checkpoint(tmp_path / "bare.pt", "refiner_unet", SMALL, build_model("refiner_unet", **SMALL))
+    with pytest.raises(CheckpointError, match="diffusion settings"):
+        DiffusionRefiner(bare)
+    other = save_checkpoint(tmp_path / "other.pt", "refiner_unet", {**SMALL, "widths": [4, 8]},
+                            build_model("refiner_unet", **SMALL), {"diffusion": DIFFUSION})
+    with pytest.raises(CheckpointError, match="do not fit"):
+        DiffusionRefiner(other)
+
+
+def test_build_refiner_names():
+    assert build_refiner("") is None
+    with pytest.raises(ConfigError, match="refiner must be"):
+        build_refiner("sharpen")
+
+
+def test_condition_stacks_five_channels():
+    parts = [torch.full((1, 1, 4, 4), float(i)) for i in range(5)]
+    cond = condition(*parts)
+    assert cond.shape == (1, 5, 4, 4) and [float(cond[0, i, 0, 0]) for i in range(5)] == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.skipif(not (WEIGHTS_DIR / "refiner_student.pt").exists(), reason="student weights not shipped")
+def test_shipped_student_refines_a_sample_pair(samples_dir):
+    refiner = build_refiner("student")
+    assert refiner is not None and refiner.steps <= 4
+    ir, vis = _pair(48, 64)
+    out = FusionPipeline("average", refiner=refiner)(ir, vis)
+    assert out.fused.shape == (48, 64, 3)
+
+
+def test_pipeline_config_builds_the_refiner(small_checkpoint):
+    from sgdfuse_ros.config import PipelineConfig, build_pipeline
+
+    pipeline = build_pipeline(PipelineConfig(method="average", refiner="student", refiner_steps=1,
+                                             refiner_weights=str(small_checkpoint)))
+    assert isinstance(pipeline.refiner, DiffusionRefiner) and pipeline.refiner.steps == 1
+    assert build_pipeline(PipelineConfig(method="average")).refiner is None
+    with pytest.raises(ConfigError, match="refiner"):
+        PipelineConfig(refiner="sharpen")
+    with pytest.raises(ConfigError, match="refiner"):
+        PipelineConfig(refiner="student", refiner_steps=-1)
+
+
+def test_one_teacher_training_step_on_synthetic_arrays(tmp_path):
+    from sgdfuse_ros.training.refiner import FIELDS, RefinerData, RefinerTrainConfig, training_loss
+
+    def sample():
+        arrays = {k: rng.random((40, 48)).astype(np.float16) for k in FIELDS}
+        return {**arrays, "stretch": np.array([0.1, 0.8, 0.9, 1.0], np.float32)}
+
+    data = RefinerData([sample(), sample()], [sample()], ["a", "b"], {})
+    batch = data.batch(np.random.default_rng(0), 3, 32)
+    assert batch["ir"].shape == (3, 1, 32, 32) and {"ir_raw", "vis_raw", "target"} <= batch.keys()
+    assert not torch.allclose(batch["ir"], batch["ir_raw"])  # the network sees the contrast-normalised images
+    cfg = RefinerTrainConfig(out=tmp_path, model_config=SMALL)
+    net = build_model("refiner_unet", **SMALL)
+    total, terms = training_loss(net, NoiseSchedule(), cfg, batch)
+    total.backward()
+    assert set(terms) == {"denoise", "intensity", "gradient"} and net.stem.weight.grad is not None
+    assert data.val_crops()["initial"].shape == (1, 1, 40, 40)

@@ -1,0 +1,106 @@
+"""Training loop: data sampling, loss decrease, exact resume, the JSONL log and the train split."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from sgdfuse_ros.errors import CheckpointError, ConfigError
+from sgdfuse_ros.losses import FusionLoss
+from sgdfuse_ros.models import load_model
+from sgdfuse_ros.training.data import VALIDATION, Sample, TrainData
+from sgdfuse_ros.training.loop import LOG_FILE, MODEL_FILE, STATE_FILE, TrainConfig, learning_rate, train
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One torch thread: tiny ops gain nothing from more, and a busy shared CPU makes them much slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _synthetic_sample(i: int, size: int = 48) -> Sample:
+    """A warm blob on a dark background (IR) and a textured scene without it (VIS)."""
+    rng = np.random.default_rng(i)
+    yy, xx = np.mgrid[:size, :size]
+    cy, cx = rng.integers(10, size - 10, 2)
+    ir = 40 + 180 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 40.0)
+    texture = np.sin(xx / rng.uniform(1.5, 4)) * np.cos(yy / rng.uniform(1.5, 4))
+    vis = 100 + 60 * texture + rng.normal(0, 8, ir.shape)
+    u8 = [np.clip(a, 0, 255).astype(np.uint8) for a in (ir, vis)]
+    return Sample(f"synthetic/{i}", "synthetic" if i % 2 else "other", *u8)
+
+
+@pytest.fixture(scope="module")
+def data() -> TrainData:
+    return TrainData([_synthetic_sample(i) for i in range(6)], [_synthetic_sample(100, 40)])
+
+
+def test_batches_are_seeded_crops(data: TrainData) -> None:
+    a = data.batch(np.random.default_rng(3), 4, 24)
+    b = data.batch(np.random.default_rng(3), 4, 24)
+    assert a[0].shape == (4, 1, 24, 24) and torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert a[0].min() >= 0.0 and a[0].max() <= 1.0
+    with pytest.raises(ConfigError, match="larger than"):
+        data.batch(np.random.default_rng(0), 1, 64)
+
+
+def test_learning_rate_schedule() -> None:
+    cfg = TrainConfig(model="stage1", out="unused", steps=100, lr=1e-3, warmup=10)
+    assert learning_rate(cfg, 0) == pytest.approx(1e-4)
+    assert learning_rate(cfg, 10) == pytest.approx(1e-3)
+    assert learning_rate(cfg, 100) == pytest.approx(1e-3 * cfg.min_lr_ratio)
+    with pytest.raises(ConfigError):
+        TrainConfig(model="stage1", out="unused", steps=0)
+
+
+def test_training_decreases_the_loss(tmp_path, data: TrainData) -> None:
+    torch.manual_seed(0)
+    cfg = TrainConfig(model="stage1", out=tmp_path, steps=20, batch=4, crop=32, lr=2e-3, warmup=3,
+                      val_every=0, log_every=5, loss=FusionLoss(1.0, 10.0, texture_gain=1.5))
+    summary = train(cfg, data, progress=False)
+    _, info = load_model(tmp_path / MODEL_FILE, expected_name="stage1")
+    records = [json.loads(ln) for ln in (tmp_path / LOG_FILE).read_text().splitlines()]
+    train_losses = [r["loss"] for r in records if r["kind"] == "train"]
+    assert len(train_losses) == 4 and train_losses[-1] < 0.7 * train_losses[0]
+    assert info["meta"]["validation"] == summary["validation"]
+    assert {"loss", "intensity", "gradient", "EN", "SD", "Qabf"} <= summary["validation"].keys()
+
+
+def test_resume_reproduces_an_uninterrupted_run(tmp_path, data: TrainData) -> None:
+    common = dict(model="stage1", steps=6, batch=2, crop=24, lr=1e-3, warmup=2, val_every=0, log_every=2)
+    straight = TrainConfig(out=tmp_path / "a", **common)
+    train(straight, data, progress=False)
+    first = TrainConfig(out=tmp_path / "b", stop_at=3, **common)
+    assert train(first, data, progress=False) == {"stopped_at": 3}
+    assert not (tmp_path / "b" / MODEL_FILE).exists()
+    resumed = TrainConfig(out=tmp_path / "b", resume=True, **common)
+    train(resumed, data, progress=False)
+    a, _ = load_model(tmp_path / "a" / MODEL_FILE)
+    b, _ = load_model(tmp_path / "b" / MODEL_FILE)
+    for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(pa, pb), name
+    steps = [json.loads(ln)["step"] for ln in (tmp_path / "b" / LOG_FILE).read_text().splitlines()]
+    assert steps == [2, 4, 6, 6]  # train records, then the final validation; none duplicated
+
+
+def test_resume_refuses_another_model(tmp_path, data: TrainData) -> None:
+    first = TrainConfig(model="stage1", out=tmp_path, steps=1, batch=1, crop=16, val_every=0)
+    train(first, data, progress=False)
+    with pytest.raises(CheckpointError, match=STATE_FILE):
+        train(TrainConfig(model="seafusion", out=tmp_path, steps=2, batch=1, crop=16, resume=True), data,
+              progress=False)
+
+
+def test_validation_pairs_are_in_the_train_split(shared_data) -> None:
+    from sgdfuse_ros.datasets import EVAL_SETS, find_pairs
+
+    assert not set(VALIDATION) & set(EVAL_SETS)
+    for name, stems in VALIDATION.items():
+        pairs, _ = find_pairs(shared_data / "ivif" / name)
+        assert set(stems) <= {p.name for p in pairs}
