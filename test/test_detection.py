@@ -281,19 +281,19 @@ def test_det_eval_driver_scores_caches_and_compares(tmp_path: Path) -> None:
     _, average = pipeline_from_spec("average")
     fusers = {"average": lambda pair: average.fuse_files(pair.ir, pair.vis).fused}
     config = DetEvalConfig(inputs=("ir", "vis", "average"), dataset=str(dataset), resamples=50,
-                           tiny=TrainConfig(steps=2, batch=2, folds=2), cache_dir=tmp_path / "cache")
+                           tiny=TrainConfig(steps=2, batch=2, folds=2), tiny_inputs=("ir", "average"),
+                           tiny_protocols=("common", "own"), cache_dir=tmp_path / "cache")
     report = run_det_eval(config, fusers, figure_pair="00002N")
     hog_rows = [r for r in report.rows if r.detector == "hog"]
     assert len(hog_rows) == 3 * 2 * 3  # inputs x protocols x splits, person only
-    assert len([r for r in report.rows if r.detector == "tiny"]) == 3 * 2 * 3 * 3
+    assert len([r for r in report.rows if r.detector == "tiny"]) == 2 * 2 * 3 * 3  # + classes, ir/average
     assert {r.labels for r in report.rows if r.protocol == "own"} == {"infrared", "visible", "fusion"}
     assert all(r.estimate.n_images == {"all": 4, "day": 2, "night": 2}[r.split] for r in report.rows)
     assert {(d.input, d.reference) for d in report.differences} == {("average", "ir"), ("average", "vis")}
     assert ("tiny", "average") in report.figure_detections
     cached = sorted(p.name for p in (tmp_path / "cache" / "detections" / "set").iterdir())
     assert cached == ["hog__average.json", "hog__ir.json", "hog__vis.json", "tiny__average__fusion.json",
-                      "tiny__ir__fusion.json", "tiny__ir__infrared.json", "tiny__vis__fusion.json",
-                      "tiny__vis__visible.json"]
+                      "tiny__ir__fusion.json", "tiny__ir__infrared.json"]  # average: own labels = fusion
     again = run_det_eval(config, fusers)  # everything from the cache, same numbers
     assert [(r.input, r.split, r.cls) for r in again.rows] == [(r.input, r.split, r.cls) for r in report.rows]
     np.testing.assert_allclose([r.estimate.ap for r in again.rows], [r.estimate.ap for r in report.rows],

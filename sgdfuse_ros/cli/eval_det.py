@@ -18,12 +18,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("detection (--task det)")
     g.add_argument("--detectors", default="hog,tiny", help="hog (pretrained, people), tiny (trained k-fold)")
     g.add_argument("--det-labels", default="common,own",
-                   help="common: every input vs fusion/ labels; own: IR vs infrared/, VIS vs visible/")
+                   help="HOG: common = every input vs fusion/ labels; own = IR vs infrared/, VIS vs visible/")
+    g.add_argument("--det-tiny-labels", default="common", help="the same for the tiny detector")
+    g.add_argument("--det-tiny-inputs", default="ir,vis,gff,stage1,seafusion,sgdfuse",
+                   help="inputs the tiny detector is trained on, those present ('all' = every input)")
     g.add_argument("--det-train-sets", default="",
                    help="labelled sets added to every training fold of the tiny detector (default: none; "
                         "msrs_train30's IR is not registered to its VIS/labels, see docs/detection.md)")
     g.add_argument("--det-folds", type=int, default=5, help="cross-validation folds over the evaluation set")
-    g.add_argument("--det-steps", type=int, default=400, help="training steps of the tiny detector per fold")
+    g.add_argument("--det-steps", type=int, default=1200, help="training steps of the tiny detector per fold")
+    g.add_argument("--det-batch", type=int, default=8, help="training batch of the tiny detector")
     g.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of the images")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--det-cache", default="out/det_cache", help="fused images and detections for reruns")
@@ -95,8 +99,10 @@ def run(args: argparse.Namespace) -> int:
     config = DetEvalConfig(
         inputs=tuple(pipelines), dataset=dataset, train_sets=tuple(_split(args.det_train_sets)),
         detectors=tuple(_split(args.detectors)), protocols=tuple(_split(args.det_labels)),
+        tiny_protocols=tuple(_split(args.det_tiny_labels)),
+        tiny_inputs=None if args.det_tiny_inputs == "all" else tuple(_split(args.det_tiny_inputs)),
         resamples=args.resamples, seed=args.seed, limit=args.limit, hog=HogConfig(),
-        tiny=TrainConfig(steps=args.det_steps, folds=args.det_folds, seed=args.seed),
+        tiny=TrainConfig(steps=args.det_steps, batch=args.det_batch, folds=args.det_folds, seed=args.seed),
         cache_dir=Path(args.det_cache))
     figure_pair = busiest_night_pair(dataset, args.limit)
     report = run_det_eval(config, fusers, figure_pair)

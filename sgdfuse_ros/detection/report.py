@@ -45,7 +45,7 @@ def markdown_tables(report: DetReport) -> str:
     for detector in cfg.detectors:
         classes = [CLASSES[c] for c in detector_classes(detector)]
         columns = [(c, s) for c in classes for s in ("all", "day", "night")]
-        for protocol in cfg.protocols:
+        for protocol in cfg.protocols_of(detector):
             lines += [f"### {DETECTOR_TITLES[detector]} — {PROTOCOL_TITLES[protocol]}", "",
                       "| input | labels | " + " | ".join(f"{c} {s}" for c, s in columns) + " |",
                       "|---|---|" + "---|" * len(columns)]

@@ -50,6 +50,8 @@ class DetEvalConfig:
     train_sets: tuple[str, ...] = ()  # labelled sets added to every training fold of the tiny detector
     detectors: tuple[str, ...] = DETECTORS
     protocols: tuple[str, ...] = PROTOCOLS
+    tiny_inputs: tuple[str, ...] | None = None  # inputs the tiny detector is trained on; None = all
+    tiny_protocols: tuple[str, ...] = ("common",)  # each protocol of IR/VIS is one more training
     resamples: int = 1000
     seed: int = 0
     limit: int | None = None
@@ -59,10 +61,21 @@ class DetEvalConfig:
 
     def __post_init__(self) -> None:
         bad = [d for d in self.detectors if d not in DETECTORS]
-        bad += [p for p in self.protocols if p not in PROTOCOLS]
+        bad += [p for p in (*self.protocols, *self.tiny_protocols) if p not in PROTOCOLS]
         if bad or not self.inputs or not self.detectors or not self.protocols:
             raise InputError(f"det eval: detectors must be in {DETECTORS}, protocols in {PROTOCOLS}, and at "
                              f"least one input; got {self.detectors}, {self.protocols}, {self.inputs}")
+
+
+    def protocols_of(self, detector: str) -> tuple[str, ...]:
+        return self.protocols if detector == "hog" else self.tiny_protocols
+
+    def runs(self, input_name: str) -> list[tuple[str, str]]:
+        """(detector, protocol) pairs evaluated on ``input_name``."""
+        out = [("hog", p) for p in self.protocols] if "hog" in self.detectors else []
+        if "tiny" in self.detectors and (self.tiny_inputs is None or input_name in self.tiny_inputs):
+            out += [("tiny", p) for p in self.tiny_protocols]
+        return out
 
 
 def label_variant(input_name: str, protocol: str) -> str:
@@ -271,7 +284,7 @@ def run_det_eval(config: DetEvalConfig, fusers: Mapping[str, Callable[[Pair], np
     missing = [i for i in config.inputs if i not in SOURCES and i not in fusers]
     if missing:
         raise InputError(f"no pipeline for input(s) {', '.join(missing)}")
-    variants = sorted({label_variant(i, p) for i in config.inputs for p in config.protocols})
+    variants = sorted({label_variant(i, p) for i in config.inputs for _, p in config.runs(i)})
     evaluation = _LabelledSet.load(config.dataset, config.limit, variants)
     train_sets = [_LabelledSet.load(name, None, variants) for name in config.train_sets] \
         if "tiny" in config.detectors else []
@@ -288,19 +301,18 @@ def run_det_eval(config: DetEvalConfig, fusers: Mapping[str, Callable[[Pair], np
             name, input_images(name, evaluation.pairs, cache / "images" / tag / name, fuse),
             {k: v for t in train_sets for k, v in
              input_images(name, t.pairs, cache / "images" / t.folder.name / name, fuse).items()})
-        for detector in config.detectors:
-            for protocol in config.protocols:
-                variant = label_variant(name, protocol)
-                labels = evaluation.labels[variant]
-                if detector == "hog":
-                    detections = _hog_detections(data, config.hog, cache / "detections" / tag)
-                else:
-                    train_labels = {k: v for t in train_sets for k, v in t.labels[variant].items()}
-                    detections = _tiny_detections(data, variant, labels, train_labels, config.tiny,
-                                                  cache / "detections" / tag)
-                score(report, detector, protocol, name, variant, detections, labels)
-                if protocol == "common" and figure_pair in detections:
-                    report.figure_detections[(detector, name)] = {figure_pair: detections[figure_pair]}
+        for detector, protocol in config.runs(name):
+            variant = label_variant(name, protocol)
+            labels = evaluation.labels[variant]
+            if detector == "hog":
+                detections = _hog_detections(data, config.hog, cache / "detections" / tag)
+            else:
+                train_labels = {k: v for t in train_sets for k, v in t.labels[variant].items()}
+                detections = _tiny_detections(data, variant, labels, train_labels, config.tiny,
+                                              cache / "detections" / tag)
+            score(report, detector, protocol, name, variant, detections, labels)
+            if protocol == "common" and figure_pair in detections:
+                report.figure_detections[(detector, name)] = {figure_pair: detections[figure_pair]}
     compare_to_sources(report)
     return report
 

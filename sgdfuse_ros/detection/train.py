@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 300
-    batch: int = 16
+    steps: int = 1200  # 400 left fused/VIS inputs badly under-trained (IR's hot blobs are learnt first)
+    batch: int = 8
     crop: tuple[int, int] = (160, 128)  # width, height of training crops in network pixels (320x240 grid)
     lr: float = 3e-3
     weight_decay: float = 1e-4

@@ -50,7 +50,8 @@ class TensorRTEngine:
         self.io, self.device, self.stream = io, device, stream
         self.logger = trt.Logger(trt.Logger.WARNING)
         trt.init_libnvinfer_plugins(self.logger, "")
-        self.engine = trt.Runtime(self.logger).deserialize_cuda_engine(path.read_bytes())
+        self.trt_runtime = trt.Runtime(self.logger)  # kept alive as long as the engine
+        self.engine = self.trt_runtime.deserialize_cuda_engine(path.read_bytes())
         if self.engine is None:
             raise CheckpointError(f"{path}: TensorRT could not deserialize this engine (see the log above)")
         self.context = self.engine.create_execution_context()
