@@ -6,10 +6,12 @@ There is no ground-truth fused image, so the clean sample x_0 of the diffusion i
 
     T = m_ir * max(IR, I) + (1 - m_ir) * I   intensity anchor: the initial fusion I, never darker than
                                               the IR inside IR-salient regions (hot targets stay bright)
-    G = (1 + mask_gain * max(m_ir, m_vis)) * g_max
+    G = (1 - k) (1 + mask_gain * max(m_ir, m_vis)) g_max + k grad I
                                               g_max: at each pixel the gradient vector of the source with
                                               the larger activity (|gx| + |gy| smoothed over ~2 px, so
-                                              that isolated sensor noise does not win)
+                                              that isolated sensor noise does not win), amplified inside
+                                              the masks; k (``initial_share``) keeps part of the initial
+                                              fusion's own gradients (its learned texture gain)
 
 The data term is weak (``lam`` << 1), so T fixes the low frequencies and G the details: gradient-domain
 fusion (Perez et al. 2003 style). The refiner computes it on the contrast-normalised images
@@ -71,9 +73,12 @@ def intensity_anchor(ir: np.ndarray, initial: np.ndarray, m_ir: np.ndarray) -> n
 
 
 def pseudo_target(ir: np.ndarray, vis: np.ndarray, initial: np.ndarray, m_ir: np.ndarray, m_vis: np.ndarray,
-                  lam: float = 0.05, mask_gain: float = 0.0, activity_sigma: float = 2.0) -> np.ndarray:
+                  lam: float = 0.05, mask_gain: float = 0.0, activity_sigma: float = 2.0,
+                  initial_share: float = 0.0) -> np.ndarray:
     """F* of the module docstring, clipped to [0, 1]; all inputs float32 HxW in [0, 1]."""
     gx, gy = max_gradient_field(ir, vis, activity_sigma)
-    gain = 1 + mask_gain * np.maximum(m_ir, m_vis)
-    out = screened_poisson(intensity_anchor(ir, initial, m_ir), gain * gx, gain * gy, lam)
+    gain = (1 - initial_share) * (1 + mask_gain * np.maximum(m_ir, m_vis))
+    ix, iy = forward_gradient(initial)
+    gx, gy = gain * gx + initial_share * ix, gain * gy + initial_share * iy
+    out = screened_poisson(intensity_anchor(ir, initial, m_ir), gx, gy, lam)
     return np.clip(out, 0.0, 1.0)

@@ -53,9 +53,10 @@ class TargetConfig:
     lam: float = 0.05  # weight of the intensity anchor against the gradient field
     mask_gain: float = 0.2  # gradient amplification inside the masks
     activity_sigma: float = 2.0  # smoothing of the gradient activity that picks the source
+    initial_share: float = 0.4  # share of the initial fusion's own gradients in the target's gradient field
     stretch: bool = True  # contrast-normalise initial, IR and VIS (a map fitted to the initial fusion)
-    stretch_low: float = 0.5  # percentiles of the initial fusion mapped to 0 and 1
-    stretch_high: float = 99.5
+    stretch_low: float = 1.0  # percentiles of the initial fusion mapped to 0 and 1
+    stretch_high: float = 99.0
     knee: float = 0.9  # start of the soft shoulder
 
     def fit_stretch(self, initial: np.ndarray) -> ContrastStretch | None:
@@ -157,7 +158,7 @@ def prepare_arrays(samples: list[Sample], initial: str, initial_weights: str, ta
         params = _stretch_params(target.fit_stretch(init))
         ir_n, vis_n, init_n = _apply_stretch(params, [pair.ir, pair.vis, init])
         tgt = pseudo_target(ir_n, vis_n, init_n, m["ir"], m["vis"], lam=target.lam, mask_gain=target.mask_gain,
-                            activity_sigma=target.activity_sigma)
+                            activity_sigma=target.activity_sigma, initial_share=target.initial_share)
         arrays = {"ir": pair.ir, "vis": pair.vis, "initial": init, "m_ir": m["ir"], "m_vis": m["vis"],
                   "target": tgt}
         out.append({**{k: v.astype(np.float16) for k, v in arrays.items()}, "stretch": params})
