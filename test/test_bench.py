@@ -94,3 +94,14 @@ def test_roofline_estimate_is_the_slower_bound():
     assert compute_bound["estimate_ms"] == compute_bound["compute_ms"] == pytest.approx(100 / (0.1 * gpu.fp16_tflops))
     memory_bound = roofline_ms(0.001, 1000.0, gpu, efficiency=0.1)
     assert memory_bound["estimate_ms"] == memory_bound["memory_ms"] == pytest.approx(1000 / (0.6 * gpu.bandwidth_gbs))
+
+
+def test_bench_masks_writes_provider_latencies(tmp_path, shared_data):
+    import json
+
+    from sgdfuse_ros.cli import main
+
+    assert main(["bench", "--masks", "offline", "--iters", "1", "--threads", "1", "-o", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "masks.json").read_text())
+    assert result["sam"] == {} and result["image_hw"] == [480, 640]
+    assert result["offline"] and (tmp_path / "masks.md").read_text().strip()

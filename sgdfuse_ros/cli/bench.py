@@ -23,10 +23,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--random-weights", action="store_true",
                    help="learned models with fresh weights (when the trained ones are not installed)")
     p.add_argument("-o", "--out", default="out/bench", help="output folder for bench.json and bench.md")
+    p.add_argument("--masks", default="", metavar="SAM_MODELS",
+                   help="time the mask providers instead (640x480 msrs_test pairs): the offline provider and "
+                        "these SAM architectures, e.g. vit_b,vit_l,vit_h ('offline': no SAM) -> masks.json/.md")
     p.set_defaults(func=run)
 
 
+def run_masks(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..bench import masks
+
+    models = [m.strip() for m in args.masks.split(",") if m.strip() and m.strip() != "offline"]
+    out = Path(args.out) / "masks.json"
+    result = masks.run(out, models, points_per_side=4, threads=args.threads, dataset="msrs_test", count=10,
+                       runs=args.iters)
+    table = masks.markdown_table(result)
+    out.with_suffix(".md").write_text(table)
+    print(table)
+    print(f"wrote {out} and {out.with_suffix('.md')}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.masks:
+        return run_masks(args)
     from ..bench.report import to_markdown
     from ..bench.runner import run_benchmarks
     from ..errors import ConfigError
