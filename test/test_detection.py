@@ -321,3 +321,25 @@ def test_eval_task_det_cli_writes_tables_and_figure(tmp_path: Path) -> None:
     assert figure.shape[1] > 3 * 320 - 10  # IR | VIS | fused
     with pytest.raises(SystemExit):
         main(["eval", "--task", "nope"])
+
+
+def test_ir_only_night_pairs_and_grid_cli(tmp_path: Path) -> None:
+    from sgdfuse_ros.cli import main
+    from sgdfuse_ros.detection.task_eval import ir_only_night_pairs
+    from sgdfuse_ros.images import read_image
+
+    dataset = write_synthetic_set(tmp_path / "set", ["00001D", "00002N", "00003N", "00004N"])
+    visible = dataset / "labels_det_yolo" / "visible"
+    (visible / "00002N.txt").write_text("")  # both people unseen in VIS
+    (visible / "00003N.txt").write_text((visible / "00003N.txt").read_text().splitlines()[0] + "\n")  # one
+    (visible / "00001D.txt").write_text("")  # day: never picked
+    assert ir_only_night_pairs(str(dataset), 5) == ["00002N", "00003N"]
+    assert ir_only_night_pairs(str(dataset), 1) == ["00002N"]
+
+    out = tmp_path / "grid.png"
+    assert main(["grid", "--methods", "average,maxabs", "--dataset", str(dataset), "--cell-width", "100",
+                 "-o", str(out)]) == 0
+    grid = read_image(out)
+    assert grid.shape[1] == 4 * (100 + 4) and grid.shape[0] == 2 * (75 + 4)  # 4 columns, 2 rows of 160x120
+    assert main(["grid", "--methods", "average", "--dataset", str(dataset), "--pairs", "00009N",
+                 "-o", str(out)]) == 2  # unknown pair: a clear error

@@ -104,3 +104,24 @@ def test_validation_pairs_are_in_the_train_split(shared_data) -> None:
     for name, stems in VALIDATION.items():
         pairs, _ = find_pairs(shared_data / "ivif" / name)
         assert set(stems) <= {p.name for p in pairs}
+
+
+def test_selection_rule_counts_wins_per_group_and_breaks_ties_by_rank() -> None:
+    from sgdfuse_ros.metrics import DEFAULT_METRICS
+    from sgdfuse_ros.training.select import choose, mean_rank, wins
+
+    def row(value: float, **overrides: float) -> dict[str, float]:
+        return {k: overrides.get(k, value) for k in DEFAULT_METRICS}
+
+    table = {
+        "average": {"pairs": row(1.0), "video": row(1.0)},
+        "gff": {"pairs": row(2.0), "video": row(2.0)},
+        "a": {"pairs": row(3.0), "video": row(1.5)},  # beats average 18, gff 9
+        "b": {"pairs": row(3.0, EN=2.0), "video": row(2.5)},  # ties with gff on pairs EN: not a win
+        "c": {"pairs": row(4.0, EN=2.0), "video": row(2.5)},  # same wins as b, better rank
+    }
+    assert wins(table["a"], table["average"]) == 18 and wins(table["a"], table["gff"]) == 9
+    assert wins(table["b"], table["gff"]) == 17
+    assert mean_rank("c", table) < mean_rank("b", table)
+    scores, best = choose(table, ["a", "b", "c"])
+    assert scores["b"]["wins"] == {"average": 18, "gff": 17} and best == "c"

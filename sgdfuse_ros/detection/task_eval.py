@@ -98,6 +98,18 @@ def busiest_night_pair(dataset: str, limit: int | None = None) -> str | None:
     return max(nights, key=lambda n: (int(np.sum(labels[n].classes == PERSON)), n))
 
 
+def ir_only_night_pairs(dataset: str, count: int) -> list[str]:
+    """Night images whose people are seen in IR only: most person boxes in ``infrared`` labels beyond
+    ``visible`` labels (annotated on each source alone), ties by name; those with no such person left out."""
+    folder = resolve_dataset(dataset)
+    nights = [p.name for p in find_pairs(folder)[0] if split_of(p.name) == "night"]
+    people = {variant: {n: int(np.sum(b.classes == PERSON)) for n, b in
+                        load_labels(folder, variant, dict.fromkeys(nights, (1, 1))).items()}
+              for variant in ("infrared", "visible")}
+    gain = {n: people["infrared"][n] - people["visible"][n] for n in nights}
+    return sorted((n for n in nights if gain[n] > 0), key=lambda n: (-gain[n], n))[:count]
+
+
 # --- images of every input -------------------------------------------------------------------------------
 
 def source_image(pair: Pair, which: str) -> np.ndarray:

@@ -4,8 +4,10 @@ Variants (rows), each scored with the nine headline metrics on every dataset:
 
 - ``stage 1``: the initial fusion alone (the reference every row is compared with);
 - ``full (student)``: stage 1 + offline masks + the distilled student (the default pipeline);
-- ``teacher`` / ``teacher N steps``: the many-step teacher, and the teacher sampled with 1, 2, 4 steps
-  without distillation; ``student N steps``: the student run with 1, 2, 4 evaluations;
+- ``stage 1 + contrast map only``: the refiner's monotone contrast normalisation without the network;
+- ``teacher N steps``: the many-step teacher sampled with 1, 2, 4 steps without distillation (the teacher
+  at its own step count is in ``report.compare``, on the same pairs); ``student N steps``: the student run
+  with 1 and 4 evaluations;
 - ``no masks``: the student with zero masks (inference-time ablation);
 - ``masks eroded`` / ``masks dilated``: the offline masks eroded / dilated by ``radius`` px (robustness);
 - variants trained separately (short runs under ``ablation_dir/<name>/model.pt``, all with the same budget
@@ -41,6 +43,22 @@ class Variant:
     weights: Path | None = None  # refiner checkpoint; None: no refiner
     steps: int = 0  # 0: the checkpoint's own
     masks: str = "offline"  # offline | zeros | erode:R | dilate:R
+    contrast_only: bool = False  # apply only the refiner's contrast map (no network)
+
+
+class ContrastOnly:
+    """A refiner that applies only the contrast map of a refiner checkpoint (the "no network" row)."""
+
+    def __init__(self, refiner: DiffusionRefiner) -> None:
+        self.params = refiner.stretch
+
+    def __call__(self, pair: PreparedPair, initial: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
+        from .contrast import ContrastStretch
+
+        if not self.params:
+            return initial
+        p = self.params
+        return ContrastStretch.fit(initial, p["low"], p["high"], p["knee"])(initial)
 
 
 def network_gflops(model, shape: tuple[int, int] = GFLOPS_SHAPE) -> float:
@@ -60,7 +78,7 @@ def default_variants(ablation_dir: Path, weights_dir: Path = WEIGHTS_DIR, radius
     return [
         Variant("stage 1"),
         Variant("full (student)", weights=student),
-        Variant("teacher", weights=teacher),
+        Variant("stage 1 + contrast map only", weights=student, contrast_only=True),
         *[Variant(f"student {n} steps", weights=student, steps=n) for n in (1, 4)],
         *[Variant(f"teacher {n} steps", weights=teacher, steps=n) for n in (1, 2, 4)],
         Variant("no masks (zeros at inference)", weights=student, masks="zeros"),
@@ -95,6 +113,8 @@ def build_variant(v: Variant):
     from ..pipeline import FusionPipeline
 
     refiner = DiffusionRefiner(v.weights, v.steps or None) if v.weights is not None else None
+    if refiner is not None and v.contrast_only:
+        return FusionPipeline(v.initial, refiner=ContrastOnly(refiner)), 0, 0.0
     masks = None if v.masks == "zeros" or refiner is None else _MaskVariant(v.masks)
     pipeline = FusionPipeline(v.initial, masks=masks, refiner=refiner)
     if refiner is None:

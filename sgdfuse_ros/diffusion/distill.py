@@ -15,7 +15,6 @@ so ``Refiner`` runs it without options.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from tqdm import tqdm
 from ..errors import CheckpointError, ConfigError
 from ..models import load_model, save_checkpoint
 from ..training.data import TrainData
-from ..training.loop import LOG_FILE, MODEL_FILE, STATE_FILE, _load_state, _Log, _save_state, learning_rate
+from ..training.loop import MODEL_FILE, optimise, resume_state
 from ..training.refiner import (
     MODEL_NAME,
     RefinerData,
@@ -188,36 +187,12 @@ def distill(cfg: DistillConfig, data: TrainData, meta: dict[str, Any] | None = N
     student.train()
     opt = torch.optim.Adam(student.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(cfg.seed)
-    step = 0
     cfg.model_config = model_config
-    if cfg.resume and (cfg.out / STATE_FILE).exists():
-        step = _load_state(cfg, student, opt, rng)  # type: ignore[arg-type]
-    logger = _Log(cfg.out / LOG_FILE, step)
-    start, running, record = time.perf_counter(), [], {}
-    bar = tqdm(total=cfg.steps, initial=step, disable=not progress, desc=f"distill {cfg.student_steps}-step")
-    while step < cfg.steps:
-        lr = learning_rate(cfg, step)  # type: ignore[arg-type]
-        for group in opt.param_groups:
-            group["lr"] = lr
-        batch = _pool_batch(pool, rng, cfg.batch, cfg.crop)
-        total, terms = _student_loss(student, schedule, cfg, mu, batch)
-        opt.zero_grad(set_to_none=True)
-        total.backward()
-        opt.step()
-        step += 1
-        running.append({"loss": float(total.detach()), **terms})
-        bar.update(1)
-        if step % cfg.log_every == 0 or step == cfg.steps:
-            mean = {k: float(np.mean([r[k] for r in running])) for k in running[0]}
-            seconds = time.perf_counter() - start
-            logger.write({"step": step, "kind": "train", "lr": lr, "seconds": seconds, **mean})
-            running = []
-        if (cfg.val_every and step % cfg.val_every == 0) or step == cfg.steps:
-            record = validate_student(student, teacher_val, schedule, mu, val, cfg.student_steps)
-            logger.write({"step": step, "kind": "val", "seconds": time.perf_counter() - start, **record})
-        if step % cfg.ckpt_every == 0 or step == cfg.steps:
-            _save_state(cfg, student, opt, step, rng)  # type: ignore[arg-type]
-    bar.close()
+    step = resume_state(cfg, student, opt, rng)
+    _, record = optimise(cfg, student, opt, rng, step,
+                         lambda: _student_loss(student, schedule, cfg, mu, _pool_batch(pool, rng, cfg.batch, cfg.crop)),
+                         lambda: validate_student(student, teacher_val, schedule, mu, val, cfg.student_steps),
+                         f"distill {cfg.student_steps}-step", progress)
     if not record:
         record = validate_student(student, teacher_val, schedule, mu, val, cfg.student_steps)
     teacher_fused = refined_image(val["initial"], teacher_val, mu)

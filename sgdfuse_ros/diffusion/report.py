@@ -44,7 +44,11 @@ def _timing_collector(store: dict[str, dict[str, list[float]]]):
 
 def compare(datasets: Sequence[str], out_dir: str | Path, teacher_limit: int = 20,
             pipelines: dict[str, FusionPipeline] | None = None, limit: int | None = None) -> dict[str, Any]:
-    """Scores (means per set), cost and latency; writes ``out_dir/{full,subset}/`` reports + compare.json."""
+    """Scores (means per set), cost and latency; writes ``out_dir/{full,subset}/`` reports + compare.json.
+
+    "full": stage 1 and the student on every pair (``limit``: the first N); "subset": stage 1, student
+    and teacher on the first ``teacher_limit`` pairs of each set (0: skip the teacher).
+    """
     from ..evaluation import evaluate
 
     out_dir = Path(out_dir)
@@ -52,8 +56,10 @@ def compare(datasets: Sequence[str], out_dir: str | Path, teacher_limit: int = 2
     timings: dict[str, dict[str, list[float]]] = {}
     full = evaluate({k: pipes[k] for k in ("stage 1", "student")}, list(datasets), DEFAULT_METRICS,
                     out_dir=out_dir / "full", limit=limit, on_result=_timing_collector(timings))
-    subset = evaluate(pipes, list(datasets), DEFAULT_METRICS, out_dir=out_dir / "subset",
-                      limit=teacher_limit if limit is None else min(limit, teacher_limit))
+    subset = None
+    if teacher_limit:
+        subset = evaluate(pipes, list(datasets), DEFAULT_METRICS, out_dir=out_dir / "subset",
+                          limit=teacher_limit if limit is None else min(limit, teacher_limit))
     student, teacher = pipes["student"].refiner, pipes["teacher"].refiner
     cost = {name: {"evaluations": r.steps, "gflops_per_evaluation": round(network_gflops(r.model), 2),
                    "gflops_total": round(r.steps * network_gflops(r.model), 2)}
@@ -63,9 +69,10 @@ def compare(datasets: Sequence[str], out_dir: str | Path, teacher_limit: int = 2
                "masks_ms": mean_ms["student"].get("masks", 0.0),
                "refiner_over_stage1": mean_ms["student"]["refiner"] / mean_ms["student"]["initial"]}
     report = {"full": {f"{d}|{m}": v for (d, m), v in full.means().items()},
-              "subset": {f"{d}|{m}": v for (d, m), v in subset.means().items()},
+              "subset": {f"{d}|{m}": v for (d, m), v in subset.means().items()} if subset else {},
               "teacher_limit": teacher_limit, "cost": cost, "latency": latency,
-              "errors": [f"{s.dataset}/{s.pair} [{s.method}]: {s.error}" for s in full.errors + subset.errors]}
+              "errors": [f"{s.dataset}/{s.pair} [{s.method}]: {s.error}"
+                         for s in full.errors + (subset.errors if subset else [])]}
     (out_dir / "compare.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
 

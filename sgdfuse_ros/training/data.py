@@ -2,13 +2,17 @@
 
 Train split (shared/data/README.md): ``msrs_train30``, ``llvip_train32`` and every ``VIDEO_STRIDE``-th
 frame of the video clips ``0113_1714``, ``0117_1605``, ``0117_1620``. ``VALIDATION`` pairs are held out of
-the training crops and used for model selection (loss weights, steps); the evaluation sets are never read.
+the training crops and used for model selection (loss weights, steps), together with every
+``VIDEO_VAL_STRIDE``-th frame of the train clips at offset ``VIDEO_VAL_OFFSET`` (daytime scenes; never a
+training frame, though a neighbour of one). Validation means weight the two groups ("pairs", "video")
+equally. The evaluation sets are never read.
 Images are kept in memory as uint8 luma on the VIS grid (prepared with ``images.prepare_pair``).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +30,7 @@ TRAIN_IMAGE_SETS = ("msrs_train30", "llvip_train32")
 TRAIN_CLIPS = ("0113_1714", "0117_1605", "0117_1620")
 VIDEO_STRIDE = 10
 VALIDATION = {"msrs_train30": ("00002D", "00014N", "00031N"), "llvip_train32": ("010015", "010102")}
+VIDEO_VAL_STRIDE, VIDEO_VAL_OFFSET = 50, 25  # frames 25, 75, 125... (training uses multiples of the stride)
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,9 @@ def load_image_set(name: str) -> list[Sample]:
     return [_sample(f"{name}/{p.name}", name, read_image(p.ir), read_image(p.vis)) for p in pairs]
 
 
-def load_clip(ir_path: Path, vis_path: Path, stride: int = VIDEO_STRIDE) -> list[Sample]:
-    """Every ``stride``-th frame pair of a synchronised IR/VIS clip (read with cv2.VideoCapture)."""
+def load_clip(ir_path: Path, vis_path: Path, stride: int = VIDEO_STRIDE, offset: int = 0,
+              group: str = "video") -> list[Sample]:
+    """Frame pairs ``offset``, ``offset + stride``... of a synchronised IR/VIS clip (cv2.VideoCapture)."""
     caps = [cv2.VideoCapture(str(p)) for p in (ir_path, vis_path)]
     try:
         if not all(c.isOpened() for c in caps):
@@ -58,13 +64,33 @@ def load_clip(ir_path: Path, vis_path: Path, stride: int = VIDEO_STRIDE) -> list
             ok_vis, vis = caps[1].read()
             if not (ok_ir and ok_vis):
                 break
-            if index % stride == 0:
-                samples.append(_sample(f"{ir_path.stem}/{index:05d}", "video", ir, vis, vis_order="bgr"))
+            if index % stride == offset:
+                samples.append(_sample(f"{ir_path.stem}/{index:05d}", group, ir, vis, vis_order="bgr"))
             index += 1
     finally:
         for c in caps:
             c.release()
     return samples
+
+
+def _clip_paths() -> list[tuple[Path, Path]]:
+    root = shared_root()
+    if root is None:
+        raise InputError("shared/data not found (set SGDFUSE_SHARED to the folder holding data/)")
+    video = root / "data" / "video" / "m3svd"
+    return [(video / "ir" / f"{c}.mp4", video / "vi" / f"{c}.mp4") for c in TRAIN_CLIPS]
+
+
+def load_video_validation() -> list[Sample]:
+    """The held-out validation frames of the train clips (group "video")."""
+    return [s for ir, vis in _clip_paths() for s in load_clip(ir, vis, VIDEO_VAL_STRIDE, VIDEO_VAL_OFFSET)]
+
+
+def load_validation() -> list[Sample]:
+    """All validation samples (groups "pairs" and "video") without loading the training data."""
+    pairs = [Sample(s.name, "pairs", s.ir, s.vis) for name in TRAIN_IMAGE_SETS for s in load_image_set(name)
+             if s.name.split("/", 1)[1] in VALIDATION[name]]
+    return pairs + load_video_validation()
 
 
 class TrainData:
@@ -81,26 +107,26 @@ class TrainData:
 
     @classmethod
     def from_shared(cls, video_stride: int = VIDEO_STRIDE) -> TrainData:
-        """The train split of shared/data, with the ``VALIDATION`` pairs held out."""
-        root = shared_root()
-        if root is None:
-            raise InputError("shared/data not found (set SGDFUSE_SHARED to the folder holding data/)")
+        """The train split of shared/data minus the validation pairs; validation = pairs + video frames."""
+        if video_stride < 1 or VIDEO_VAL_OFFSET % math.gcd(VIDEO_VAL_STRIDE, video_stride) == 0:
+            raise ConfigError(f"video stride {video_stride} would train on the validation frames")
         samples = [s for name in TRAIN_IMAGE_SETS for s in load_image_set(name)]
-        video = root / "data" / "video" / "m3svd"
-        for clip in TRAIN_CLIPS:
-            samples += load_clip(video / "ir" / f"{clip}.mp4", video / "vi" / f"{clip}.mp4", video_stride)
+        samples += [s for ir, vis in _clip_paths() for s in load_clip(ir, vis, video_stride)]
         held_out = {f"{k}/{n}" for k, names in VALIDATION.items() for n in names}
-        val = [s for s in samples if s.name in held_out]
+        train = [s for s in samples if s.name not in held_out]
+        val = [Sample(s.name, "pairs", s.ir, s.vis) for s in samples if s.name in held_out]
         if len(val) != len(held_out):
             raise InputError(f"validation pairs missing: {sorted(held_out - {s.name for s in val})}")
-        train = [s for s in samples if s.name not in held_out]
-        data = cls(train, val)
+        data = cls(train, val + load_video_validation())
         log.info("training data: %s", data.summary())
         return data
 
     def summary(self) -> dict[str, object]:
+        val_groups: dict[str, list[str]] = {}
+        for s in self.val:
+            val_groups.setdefault(s.group, []).append(s.name)
         return {"train": {g: len(self.groups[g]) for g in self.group_names},
-                "validation": [s.name for s in self.val]}
+                "validation": {g: v if g == "pairs" else f"{len(v)} frames" for g, v in val_groups.items()}}
 
     def batch(self, rng: np.random.Generator, batch: int, crop: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(ir, vis) float32 tensors (batch, 1, crop, crop) in [0, 1]: group-balanced random crops + flips."""

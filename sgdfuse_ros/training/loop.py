@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ def _metrics_fn():  # the metrics package may be absent while it is being writte
 
 
 def validate(model: torch.nn.Module, samples: list[Sample], loss: FusionLoss) -> dict[str, float]:
-    """Mean loss terms and fusion metrics of ``model`` over full-size validation pairs."""
+    """Loss terms and fusion metrics of ``model`` on full-size validation pairs: the mean of the group means."""
     compute_metrics = _metrics_fn()
     records = []
     was_training = model.training
@@ -96,9 +97,11 @@ def validate(model: torch.nn.Module, samples: list[Sample], loss: FusionLoss) ->
             if compute_metrics is not None:
                 fused_u8 = to_gray_u8(fused[0, 0].numpy())
                 record.update({k: float(v) for k, v in compute_metrics(fused_u8, s.ir, s.vis).items()})
-            records.append(record)
+            records.append((s.group, record))
     model.train(was_training)
-    return {k: float(np.mean([r[k] for r in records])) for k in records[0]} if records else {}
+    groups = sorted({g for g, _ in records})
+    keys = records[0][1] if records else {}
+    return {k: float(np.mean([np.mean([r[k] for g, r in records if g == grp]) for grp in groups])) for k in keys}
 
 
 class _Log:
@@ -140,30 +143,26 @@ def _load_state(cfg: TrainConfig, model, opt, rng: np.random.Generator) -> int:
     return int(state["step"])
 
 
-def train(cfg: TrainConfig, data: TrainData, meta: dict[str, Any] | None = None,
-          progress: bool = True) -> dict[str, Any]:
-    """Train ``cfg.model`` on ``data``; returns the summary stored in the final checkpoint's meta."""
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    model = build_model(cfg.model, **cfg.model_config).train()
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    step = 0
-    if cfg.resume and (cfg.out / STATE_FILE).exists():
-        step = _load_state(cfg, model, opt, rng)
-        log.info("resumed %s from step %d", cfg.out / STATE_FILE, step)
+def optimise(cfg: Any, model: torch.nn.Module, opt: torch.optim.Optimizer, rng: np.random.Generator, step: int,
+             loss_fn: Callable[[], tuple[torch.Tensor, dict[str, float]]], validate_fn: Callable[[], dict[str, float]],
+             desc: str, progress: bool = True, last: int | None = None) -> tuple[int, dict[str, float]]:
+    """The loop every trainer shares: LR schedule, optimizer step, log, periodic validation and checkpoints.
+
+    ``cfg`` has the ``TrainConfig`` schedule/logging fields (steps, lr, warmup, min_lr_ratio, log_every,
+    val_every, ckpt_every, out) plus ``model``/``model_config``/``as_dict`` for the state file; ``loss_fn``
+    draws a batch and returns (total, terms). Runs from ``step`` to ``last`` (default ``cfg.steps``) and
+    returns the step reached and the last validation record ({} if none ran).
+    """
+    last = cfg.steps if last is None else min(cfg.steps, last)
     logger = _Log(cfg.out / LOG_FILE, step)
     start, running = time.perf_counter(), []
     val: dict[str, float] = {}
-    bar = tqdm(total=cfg.steps, initial=step, disable=not progress, desc=f"train {cfg.model}",
-               dynamic_ncols=True)
-    last = cfg.steps if cfg.stop_at is None else min(cfg.steps, cfg.stop_at)
+    bar = tqdm(total=cfg.steps, initial=step, disable=not progress, desc=desc, dynamic_ncols=True)
     while step < last:
         lr = learning_rate(cfg, step)
         for group in opt.param_groups:
             group["lr"] = lr
-        ir, vis = data.batch(rng, cfg.batch, cfg.crop)
-        total, terms = cfg.loss(model(ir, vis), ir, vis)
+        total, terms = loss_fn()
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()
@@ -172,16 +171,43 @@ def train(cfg: TrainConfig, data: TrainData, meta: dict[str, Any] | None = None,
         bar.update(1)
         if step % cfg.log_every == 0 or step == cfg.steps:
             mean = {k: float(np.mean([r[k] for r in running])) for k in running[0]}
-            seconds = time.perf_counter() - start
-            logger.write({"step": step, "kind": "train", "lr": lr, "seconds": seconds, **mean})
+            logger.write({"step": step, "kind": "train", "lr": lr, "seconds": time.perf_counter() - start, **mean})
             bar.set_postfix(loss=f"{mean['loss']:.4f}")
             running = []
         if (cfg.val_every and step % cfg.val_every == 0) or step == cfg.steps:
-            val = validate(model, data.val, cfg.loss)
+            val = validate_fn()
             logger.write({"step": step, "kind": "val", "seconds": time.perf_counter() - start, **val})
         if step % cfg.ckpt_every == 0 or step == last:
             _save_state(cfg, model, opt, step, rng)
     bar.close()
+    return step, val
+
+
+def resume_state(cfg: Any, model: torch.nn.Module, opt: torch.optim.Optimizer, rng: np.random.Generator) -> int:
+    """The step to start from: that of ``OUT/train_state.pt`` when resuming (and it exists), else 0."""
+    if not (cfg.resume and (cfg.out / STATE_FILE).exists()):
+        return 0
+    step = _load_state(cfg, model, opt, rng)
+    log.info("resumed %s from step %d", cfg.out / STATE_FILE, step)
+    return step
+
+
+def train(cfg: TrainConfig, data: TrainData, meta: dict[str, Any] | None = None,
+          progress: bool = True) -> dict[str, Any]:
+    """Train ``cfg.model`` on ``data``; returns the summary stored in the final checkpoint's meta."""
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model = build_model(cfg.model, **cfg.model_config).train()
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    step = resume_state(cfg, model, opt, rng)
+
+    def loss_fn() -> tuple[torch.Tensor, dict[str, float]]:
+        ir, vis = data.batch(rng, cfg.batch, cfg.crop)
+        return cfg.loss(model(ir, vis), ir, vis)
+
+    step, val = optimise(cfg, model, opt, rng, step, loss_fn, lambda: validate(model, data.val, cfg.loss),
+                         f"train {cfg.model}", progress, cfg.stop_at)
     if step < cfg.steps:
         log.info("stopped at step %d of %d; continue with resume", step, cfg.steps)
         return {"stopped_at": step}

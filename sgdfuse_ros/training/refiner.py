@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from ..errors import ConfigError
 from ..images import PreparedPair, to_gray_u8
 from ..models import build_model, save_checkpoint
 from .data import Sample, TrainData
-from .loop import LOG_FILE, MODEL_FILE, STATE_FILE, _load_state, _Log, _save_state, learning_rate
+from .loop import MODEL_FILE, optimise, resume_state
 
 log = logging.getLogger(__name__)
 MODEL_NAME = "refiner_unet"
@@ -53,7 +52,7 @@ class TargetConfig:
     lam: float = 0.05  # weight of the intensity anchor against the gradient field
     mask_gain: float = 0.2  # gradient amplification inside the masks
     activity_sigma: float = 2.0  # smoothing of the gradient activity that picks the source
-    initial_share: float = 0.4  # share of the initial fusion's own gradients in the target's gradient field
+    initial_share: float = 0.3  # share of the initial fusion's own gradients in the target's gradient field
     stretch: bool = True  # contrast-normalise initial, IR and VIS (a map fitted to the initial fusion)
     stretch_low: float = 1.0  # percentiles of the initial fusion mapped to 0 and 1
     stretch_high: float = 99.0
@@ -141,6 +140,14 @@ def _apply_stretch(params: np.ndarray, images: list[np.ndarray]) -> list[np.ndar
     return [stretch(x) for x in images]
 
 
+def _weights_id(initial: str, initial_weights: str) -> str:
+    """Short hash of the initial method's weights file (the shipped one by default), "none" for classic ones."""
+    from ..methods.learned import WEIGHTS_DIR
+
+    path = Path(initial_weights) if initial_weights else WEIGHTS_DIR / f"{initial}.pt"
+    return hashlib.sha1(path.read_bytes()).hexdigest()[:10] if path.is_file() else "none"
+
+
 def prepare_arrays(samples: list[Sample], initial: str, initial_weights: str, target: TargetConfig
                    ) -> list[dict[str, np.ndarray]]:
     """Per sample: raw IR, VIS and initial fusion, offline masks (float16 HxW), the contrast map fitted to
@@ -184,8 +191,7 @@ class RefinerData:
         """Precompute (or read from ``cache``) the arrays of every train and validation pair."""
         samples = data.train + data.val
         digest = hashlib.sha1(json.dumps(asdict(target), sort_keys=True).encode()).hexdigest()[:10]
-        weights = Path(initial_weights).stem if initial_weights else "shipped"
-        path = Path(cache) / f"{initial}_{weights}_{digest}_n{len(samples)}.npz"
+        path = Path(cache) / f"{initial}_{_weights_id(initial, initial_weights)}_{digest}_n{len(samples)}.npz"
         keys = (*FIELDS, "stretch")
         if path.exists():
             with np.load(path) as z:
@@ -309,38 +315,12 @@ def train_refiner(cfg: RefinerTrainConfig, data: RefinerData, meta: dict[str, An
     if cfg.init_from:
         _initial_weights(model, cfg.init_from)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    step = 0
-    if cfg.resume and (cfg.out / STATE_FILE).exists():
-        step = _load_state(cfg, model, opt, rng)
-        log.info("resumed %s from step %d", cfg.out / STATE_FILE, step)
-    logger = _Log(cfg.out / LOG_FILE, step)
+    step = resume_state(cfg, model, opt, rng)
     val_batch = data.val_crops()
-    start, running, val = time.perf_counter(), [], {}
-    bar = tqdm(total=cfg.steps, initial=step, disable=not progress, desc=f"train refiner ({cfg.mode})",
-               dynamic_ncols=True)
-    while step < cfg.steps:
-        lr = learning_rate(cfg, step)  # type: ignore[arg-type]
-        for group in opt.param_groups:
-            group["lr"] = lr
-        total, terms = training_loss(model, schedule, cfg, data.batch(rng, cfg.batch, cfg.crop))
-        opt.zero_grad(set_to_none=True)
-        total.backward()
-        opt.step()
-        step += 1
-        running.append({"loss": float(total.detach()), **terms})
-        bar.update(1)
-        if step % cfg.log_every == 0 or step == cfg.steps:
-            mean = {k: float(np.mean([r[k] for r in running])) for k in running[0]}
-            seconds = time.perf_counter() - start
-            logger.write({"step": step, "kind": "train", "lr": lr, "seconds": seconds, **mean})
-            bar.set_postfix(loss=f"{mean['loss']:.4f}")
-            running = []
-        if (cfg.val_every and step % cfg.val_every == 0) or step == cfg.steps:
-            val = validate_refiner(model, schedule, cfg, val_batch, cfg.val_steps)
-            logger.write({"step": step, "kind": "val", "seconds": time.perf_counter() - start, **val})
-        if step % cfg.ckpt_every == 0 or step == cfg.steps:
-            _save_state(cfg, model, opt, step, rng)  # type: ignore[arg-type]
-    bar.close()
+    _, val = optimise(cfg, model, opt, rng, step,
+                      lambda: training_loss(model, schedule, cfg, data.batch(rng, cfg.batch, cfg.crop)),
+                      lambda: validate_refiner(model, schedule, cfg, val_batch, cfg.val_steps),
+                      f"train refiner ({cfg.mode})", progress)
     if not val:
         val = validate_refiner(model, schedule, cfg, val_batch, cfg.val_steps)
     summary = {**(meta or {}), "diffusion": cfg.diffusion_meta(),

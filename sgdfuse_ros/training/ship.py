@@ -16,8 +16,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..losses import FusionLoss
 from ..models import load_model
-from .data import TRAIN_CLIPS, TRAIN_IMAGE_SETS, VALIDATION
+from .data import TRAIN_CLIPS, TRAIN_IMAGE_SETS, VALIDATION, VIDEO_VAL_OFFSET, VIDEO_VAL_STRIDE, load_validation
+from .loop import validate
 
 MAX_BYTES = 10 * 1024 * 1024
 TRAINED_ON = "CPU (2 cores), no GPU"
@@ -42,17 +44,20 @@ def manifest_entry(path: Path) -> dict[str, Any]:
 
     model, info = load_model(path)
     meta = info["meta"]
+    loss = FusionLoss(**meta.get("train_config", {}).get("loss", {}))
     return {
         "model": info["model"], "config": info["config"], "command": meta.get("command", ""),
         "train_config": meta.get("train_config", {}), "data": meta.get("data", {}),
         "datasets": {"image_sets": list(TRAIN_IMAGE_SETS), "video_clips": [f"m3svd/{c}" for c in TRAIN_CLIPS],
                      "video_frame_stride": "--video-stride in the command (default 10)",
                      "held_out_for_validation": {k: list(v) for k, v in VALIDATION.items()},
+                     "video_validation_frames": f"index % {VIDEO_VAL_STRIDE} == {VIDEO_VAL_OFFSET} of each clip",
                      "evaluation_sets_used": "none"},
         "git_commit": git_commit(Path(__file__).resolve().parents[2]), "sha256": sha256(path),
         "bytes": path.stat().st_size, "params": sum(p.numel() for p in model.parameters()),
         "gflops_640x480": round(count_gflops(model, (480, 640)), 3),
-        "validation": meta.get("validation", {}), "trained_on": TRAINED_ON,
+        "validation": validate(model, load_validation(), loss),
+        "validation_logged_in_training": meta.get("validation", {}), "trained_on": TRAINED_ON,
     }
 
 

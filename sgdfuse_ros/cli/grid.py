@@ -1,0 +1,51 @@
+"""``sgdfuse grid``: a picture of IR | VIS | each pipeline on chosen pairs (default: people seen only in IR)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .common import add_pipeline_args
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("grid", help="image grid IR | VIS | pipelines on chosen pairs of a dataset")
+    add_pipeline_args(p, multiple=True)
+    p.add_argument("--dataset", default="msrs_test", help="set name under shared/data/ivif, or a folder")
+    p.add_argument("--pairs", default="ir-only-night",
+                   help="comma-separated pair names, or 'ir-only-night': the night pairs with the most people "
+                        "labelled on IR but not on VIS (needs labels_det_yolo/infrared and visible)")
+    p.add_argument("--count", type=int, default=4, help="pairs picked by 'ir-only-night'")
+    p.add_argument("--cell-width", type=int, default=320)
+    p.add_argument("-o", "--out", default="out/grid.png", help="output image (.png or .jpg)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..config import pipeline_from_spec
+    from ..datasets import find_pairs, resolve_dataset
+    from ..detection.task_eval import ir_only_night_pairs
+    from ..errors import InputError
+    from ..evaluation import source_grays
+    from ..images import write_image
+    from ..visualize import image_grid
+
+    pipelines = dict(pipeline_from_spec(s.strip()) for s in args.methods.split(",") if s.strip())
+    if args.pairs == "ir-only-night":
+        names = ir_only_night_pairs(args.dataset, args.count)
+    else:
+        names = [n.strip() for n in args.pairs.split(",") if n.strip()]
+    by_name = {p.name: p for p in find_pairs(resolve_dataset(args.dataset))[0]}
+    missing = [n for n in names if n not in by_name]
+    if missing or not names:
+        raise InputError(f"{args.dataset}: no pairs named {missing}" if missing else f"{args.dataset}: no pairs")
+    rows = []
+    for name in tqdm(names, desc="grid", unit="pair"):
+        ir, vis, ir_gray, _ = source_grays(by_name[name])
+        rows.append([ir_gray, vis, *(pipeline(ir, vis).fused for pipeline in pipelines.values())])
+    out = Path(args.out)
+    write_image(out, image_grid(rows, ["IR", "VIS", *pipelines], cell_width=args.cell_width))
+    print(f"wrote {out}: pairs {', '.join(names)}")
+    return 0
