@@ -102,6 +102,8 @@ def build_pipeline(config: PipelineConfig) -> FusionPipeline:
 # Named pipelines for the CLI, best first: the demo and `--pipeline default` take the first one available.
 PRESETS: dict[str, dict[str, Any]] = {
     "gff": {"method": "gff"},
+    "sgdfuse": {"method": "stage1", "masks": "offline", "refiner": "student"},  # stage 1 + masks + student
+    "sgdfuse-teacher": {"method": "stage1", "masks": "offline", "refiner": "teacher"},  # its many-step teacher
 }
 
 

@@ -356,4 +356,5 @@ def _tiny_detections(data: _InputImages, variant: str, eval_labels: Mapping[str,
         return cross_validated_predictions({**data.eval, **data.train}, {**eval_labels, **train_labels},
                                            eval_names, train_names, train_config)
 
-    return cached_detections(folder / f"tiny__{data.name}__{variant}.json", key, train_and_predict)
+    extra = f"__plus_{len(train_names)}_train" if train_names else ""  # runs with and without them coexist
+    return cached_detections(folder / f"tiny__{data.name}__{variant}{extra}.json", key, train_and_predict)

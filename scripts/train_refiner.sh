@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Reproduce the shipped refiner weights (stage 2): the exact commands that produced them (CPU only).
+# Data: the train split with the validation frames held out (sgdfuse_ros/training/data.py); the initial
+# fusion is the shipped stage1.pt; masks from the offline provider. Arrays are cached in runs/refiner_cache.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+mkdir -p runs
+
+# 1. Teacher: DDPM (x0-prediction) + mask-guided losses, 2000 steps (about 10 min on an idle 2-core CPU).
+$PY -m sgdfuse_ros train refiner --out runs/teacher_s2 --steps 2000 --batch 4 --crop 96 --lr 1e-3 --seed 0 \
+    --val-every 500 --threads 1 --no-progress
+
+# 2. Student: 2 network evaluations, distilled from the teacher's 4-step DDIM samples (on the validation set
+#    the teacher sampled with 4 steps beats stage 1 on more metrics than with 20: docs/refiner.md).
+$PY -m sgdfuse_ros train distill --teacher runs/teacher_s2/model.pt --out runs/student_s2_t4 --student-steps 2 \
+    --teacher-steps 4 --seed 0 --threads 2 --no-progress
+
+# 3. Ship both and record them in sgdfuse_ros/weights/manifest.json.
+$PY -m sgdfuse_ros.training.refiner runs/teacher_s2/model.pt sgdfuse_ros/weights/refiner_teacher.pt
+$PY -m sgdfuse_ros.training.refiner runs/student_s2_t4/model.pt sgdfuse_ros/weights/refiner_student.pt
