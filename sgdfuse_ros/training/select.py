@@ -2,7 +2,7 @@
 
     python -m sgdfuse_ros.training.select runs/a/model.pt runs/b/model.pt --out docs/results/stage1_selection
 
-Rule (fixed before the candidates are trained, never looking at an evaluation set): in each validation group
+Rule (it never looks at an evaluation set; history in docs/stage1.md): in each validation group
 ("pairs": held-out train pairs; "video": held-out frames of the train clips) count the 9 metrics on which
 the candidate's group mean beats the ``average`` and ``gff`` baselines; the candidate with the most wins,
 summed over groups and baselines, is selected; a tie goes to the better mean rank over the 9 metrics.
