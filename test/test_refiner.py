@@ -138,6 +138,9 @@ def test_shipped_student_refines_a_sample_pair(samples_dir):
     ir, vis = _pair(48, 64)
     out = FusionPipeline("average", refiner=refiner)(ir, vis)
     assert out.fused.shape == (48, 64, 3)
+    plain = FusionPipeline("average")(ir, vis).fused
+    assert np.abs(out.fused.astype(int) - plain.astype(int)).mean() > 0.5  # it refines, not a copy
+    np.testing.assert_array_equal(FusionPipeline("average", refiner=refiner)(ir, vis).fused, out.fused)
 
 
 def test_pipeline_config_builds_the_refiner(small_checkpoint):
