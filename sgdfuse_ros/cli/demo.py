@@ -101,26 +101,6 @@ def _stills(pipeline: Any, label: str, samples: Path, out: Path) -> None:
     print(f"grid of {len(rows)} pairs: {grid.resolve()}")
 
 
-def _seconds_per_pair(bag: Path, pipeline: Any) -> float:
-    """What the node does for one pair (decode, fuse, encode) on the bag's first pair: median of 3 runs."""
-    from ..bag.io import open_reader, typestore
-    from ..stream.fusion import fuse_messages
-
-    store = typestore()
-    first: dict[str, Any] = {}
-    with open_reader(bag) as reader:
-        for conn, _, raw in reader.messages():
-            first.setdefault(conn.topic, store.deserialize_cdr(raw, conn.msgtype))
-            if len(first) == 2:
-                break
-    times = []
-    for _ in range(3):
-        t = time.perf_counter()
-        fuse_messages(pipeline, first["/thermal/image"], first["/rgb/image"])
-        times.append(time.perf_counter() - t)
-    return sorted(times)[1]
-
-
 def _clip(args: argparse.Namespace, pipeline: Any, out: Path) -> None:
     from ..bag.make import BagSpec, make_bag
     from ..bag.preview import write_preview
@@ -155,9 +135,10 @@ def _clip(args: argparse.Namespace, pipeline: Any, out: Path) -> None:
 
 
 def _through_node(args: argparse.Namespace, pipeline: Any, made: Any, clip_bag: Path, fused_bag: Path) -> int:
+    from ..bag.fuse import seconds_per_pair
     from ..ros.demo_replay import replay_through_node
 
-    per_pair = _seconds_per_pair(clip_bag, pipeline)
+    per_pair = seconds_per_pair(clip_bag, pipeline)
     rate = args.rate or min(1.0, (1.0 / made.fps) / (RATE_MARGIN * per_pair))
     print(f"replaying through the fusion node (in this process: lifecycle node configured + activated, a "
           f"recorder, a bag player at rate {rate:.3g}: the node needs {per_pair * 1000:.0f} ms per pair here, "

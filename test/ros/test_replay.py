@@ -24,14 +24,12 @@ import pytest
 rclpy = pytest.importorskip("rclpy")
 from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 
-from sgdfuse_ros.bag.fuse import fuse_bag  # noqa: E402
+from sgdfuse_ros.bag.fuse import fuse_bag, seconds_per_pair  # noqa: E402
 from sgdfuse_ros.bag.io import open_reader, stamp_ns, typestore  # noqa: E402
 from sgdfuse_ros.bag.make import BagSpec, make_bag  # noqa: E402
 from sgdfuse_ros.config import PipelineConfig, build_pipeline  # noqa: E402
-from sgdfuse_ros.pipeline import FusionPipeline  # noqa: E402
 from sgdfuse_ros.ros.conversions import stamp_ns as msg_stamp_ns  # noqa: E402
 from sgdfuse_ros.ros.fusion_node import start  # noqa: E402
-from sgdfuse_ros.stream.fusion import fuse_messages  # noqa: E402
 from sgdfuse_ros.stream.node_params import NodeParams  # noqa: E402
 from sgdfuse_ros.sync import SyncConfig  # noqa: E402
 
@@ -40,23 +38,6 @@ FRAMES = int(os.environ.get("SGDFUSE_REPLAY_FRAMES", "30"))
 FORCED_RATE = float(os.environ.get("SGDFUSE_REPLAY_RATE", "0"))
 SLOP, MIN_INTERVAL = 0.02, 0.02  # seconds of recorded time
 FPS = 30.0
-
-
-def seconds_per_pair(bag: Path, pipeline: FusionPipeline) -> float:
-    """The node's work for one pair (decode, fuse, encode), measured here: median of 3."""
-    store = typestore()
-    with open_reader(bag) as reader:
-        first = {}
-        for c, _, raw in reader.messages():
-            first.setdefault(c.topic, store.deserialize_cdr(raw, c.msgtype))
-            if len(first) == 2:
-                break
-    times = []
-    for _ in range(3):
-        t = time.perf_counter()
-        fuse_messages(pipeline, first["/thermal/image"], first["/rgb/image"])
-        times.append(time.perf_counter() - t)
-    return sorted(times)[1]
 
 
 def fused_outputs(path: Path) -> list[tuple[int, bytes]]:
