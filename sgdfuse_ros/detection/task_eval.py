@@ -87,27 +87,26 @@ def split_of(name: str) -> str | None:
     return {"D": "day", "N": "night"}.get(name[-1:])
 
 
+def night_people(dataset: str, variant: str, limit: int | None = None) -> dict[str, int]:
+    """Night image name -> number of labelled people in the ``variant`` labels (first ``limit`` pairs)."""
+    folder = resolve_dataset(dataset)
+    nights = [p.name for p in find_pairs(folder)[0][:limit or None] if split_of(p.name) == "night"]
+    labels = load_labels(folder, variant, dict.fromkeys(nights, (1, 1)))
+    return {n: int(np.sum(labels[n].classes == PERSON)) for n in nights}
+
+
 def busiest_night_pair(dataset: str, limit: int | None = None) -> str | None:
     """The night image with the most labelled people (``fusion`` labels): the figure's scene."""
-    folder = resolve_dataset(dataset)
-    pairs = find_pairs(folder)[0][:limit] if limit else find_pairs(folder)[0]
-    nights = [p.name for p in pairs if split_of(p.name) == "night"]
-    if not nights:
-        return None
-    labels = load_labels(folder, "fusion", dict.fromkeys(nights, (1, 1)))
-    return max(nights, key=lambda n: (int(np.sum(labels[n].classes == PERSON)), n))
+    people = night_people(dataset, "fusion", limit)
+    return max(people, key=lambda n: (people[n], n)) if people else None
 
 
 def ir_only_night_pairs(dataset: str, count: int) -> list[str]:
     """Night images whose people are seen in IR only: most person boxes in ``infrared`` labels beyond
     ``visible`` labels (annotated on each source alone), ties by name; those with no such person left out."""
-    folder = resolve_dataset(dataset)
-    nights = [p.name for p in find_pairs(folder)[0] if split_of(p.name) == "night"]
-    people = {variant: {n: int(np.sum(b.classes == PERSON)) for n, b in
-                        load_labels(folder, variant, dict.fromkeys(nights, (1, 1))).items()}
-              for variant in ("infrared", "visible")}
-    gain = {n: people["infrared"][n] - people["visible"][n] for n in nights}
-    return sorted((n for n in nights if gain[n] > 0), key=lambda n: (-gain[n], n))[:count]
+    ir, vis = night_people(dataset, "infrared"), night_people(dataset, "visible")
+    gain = {n: ir[n] - vis[n] for n in ir}
+    return sorted((n for n in gain if gain[n] > 0), key=lambda n: (-gain[n], n))[:count]
 
 
 # --- images of every input -------------------------------------------------------------------------------
