@@ -9,6 +9,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from tiny_models import TinyFusion
 
 from sgdfuse_ros.cli import main
 from sgdfuse_ros.errors import ConfigError
@@ -20,15 +21,6 @@ from sgdfuse_ros.runtime import FUSION_IO
 
 ORIN = DeviceInfo("Orin", "8.7", "10.3.0")
 H100 = DeviceInfo("NVIDIA H100 80GB HBM3", "9.0", "10.3.0")
-
-
-class TinyFusion(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = torch.nn.Conv2d(2, 1, 3, padding=1)
-
-    def forward(self, ir: torch.Tensor, vis: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.conv(torch.cat([ir, vis], dim=1)))
 
 
 def tiny(seed: int) -> TinyFusion:

@@ -12,6 +12,7 @@ import logging
 import numpy as np
 import pytest
 import torch
+from tiny_models import TinyFusion
 
 from sgdfuse_ros.config import PipelineConfig, build_pipeline
 from sgdfuse_ros.errors import ConfigError, InputError
@@ -38,17 +39,6 @@ def perturbed(name: str, seed: int = 0) -> torch.nn.Module:
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.05)
     return model.eval()
-
-
-class TinyFusion(torch.nn.Module):
-    """A one-conv IR/VIS model: enough to exercise backend selection quickly."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = torch.nn.Conv2d(2, 1, 3, padding=1)
-
-    def forward(self, ir: torch.Tensor, vis: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.conv(torch.cat([ir, vis], dim=1)))
 
 
 @pytest.fixture(scope="module")
