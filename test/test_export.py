@@ -9,7 +9,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from tiny_models import TinyFusion
+from fakes import TinyFusion
 
 from sgdfuse_ros.cli import main
 from sgdfuse_ros.errors import ConfigError

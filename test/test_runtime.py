@@ -12,7 +12,7 @@ import logging
 import numpy as np
 import pytest
 import torch
-from tiny_models import TinyFusion
+from fakes import TinyFusion
 
 from sgdfuse_ros.config import PipelineConfig, build_pipeline
 from sgdfuse_ros.errors import ConfigError, InputError

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import HalfMasks
 
 from sgdfuse_ros.config import PipelineConfig
 from sgdfuse_ros.encodings import BadMessage, decode, encode
@@ -148,14 +149,6 @@ def test_report_counts_levels_and_stale_topics():
 
 
 # -- one pair through the pipeline --
-class HalfMasks:
-    last_provider, last_age_s = "test", 0.0
-
-    def __call__(self, pair):
-        h, w = pair.shape
-        mask = np.zeros((h, w), np.float32)
-        mask[:, : w // 2] = 1.0
-        return {"ir": mask, "vis": 1.0 - mask}
 
 
 def images(h=48, w=64, ir_shape=(48, 64)):

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from fakes import HalfMasks
 
 from sgdfuse_ros.config import build_pipeline
 from sgdfuse_ros.pipeline import FusionPipeline
@@ -28,14 +29,6 @@ IR = RNG.integers(0, 256, (24, 32), np.uint8)
 VIS = RNG.integers(0, 256, (24, 32, 3), np.uint8)
 
 
-class HalfMasks:
-    last_provider, last_age_s = "half", 0.25
-
-    def __call__(self, pair):
-        h, w = pair.shape
-        mask = np.zeros((h, w), np.float32)
-        mask[:, : w // 2] = 1.0
-        return {"ir": mask, "vis": 1.0 - mask}
 
 
 def with_masks(config):
