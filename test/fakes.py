@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 
@@ -27,3 +28,13 @@ class HalfMasks:
         mask = np.zeros((h, w), np.float32)
         mask[:, : w // 2] = 1.0
         return {"ir": mask, "vis": 1.0 - mask}
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Autouse where imported. One torch thread: tiny ops gain nothing from more, and a busy shared CPU
+    makes them much slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

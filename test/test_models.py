@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from fakes import one_torch_thread  # noqa: F401  (autouse fixture)
 
 from sgdfuse_ros.errors import CheckpointError, ConfigError
 from sgdfuse_ros.losses import FusionLoss, gradient_loss, intensity_loss, sobel_gradient, ssim
@@ -15,15 +16,6 @@ from sgdfuse_ros.models.msfem import MSFEM
 from sgdfuse_ros.models.transformer_block import TransformerBlock
 
 MODELS = ("stage1", "seafusion")
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: tiny ops gain nothing from more, and a busy shared CPU makes them much slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _pair(n: int, h: int, w: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -7,21 +7,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from fakes import one_torch_thread  # noqa: F401  (autouse fixture)
 
 from sgdfuse_ros.errors import CheckpointError, ConfigError
 from sgdfuse_ros.losses import FusionLoss
 from sgdfuse_ros.models import load_model
 from sgdfuse_ros.training.data import VALIDATION, Sample, TrainData
 from sgdfuse_ros.training.loop import LOG_FILE, MODEL_FILE, STATE_FILE, TrainConfig, learning_rate, train
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: tiny ops gain nothing from more, and a busy shared CPU makes them much slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _synthetic_sample(i: int, size: int = 48) -> Sample:
