@@ -99,7 +99,7 @@ def build_pipeline(config: PipelineConfig) -> FusionPipeline:
     )
 
 
-# Named pipelines for the CLI; the first is the default (`--pipeline default`, the demo, the node): the one
+# Named pipelines for the CLI; the first is the CLI default (`--pipeline default`, the demo): the one
 # shown best on every evaluation set so far (docs/stage1.md, docs/refiner.md).
 PRESETS: dict[str, dict[str, Any]] = {
     "gff": {"method": "gff"},
