@@ -109,16 +109,30 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def pipeline_from_spec(spec: str) -> tuple[str, FusionPipeline]:
-    """A preset name, a registered method name, or a YAML config file -> (label, pipeline)."""
+    """A preset name, a registered method name, or a YAML config file -> (label, pipeline).
+
+    Options can be overridden after the name, ``:key=value`` each (values read as YAML), e.g.
+    ``sgdfuse-teacher:refiner_steps=4``; the label is the whole spec.
+    """
     from .methods import available_methods
 
-    if spec == "default":
-        spec = next(iter(PRESETS))
-    if spec in PRESETS:
-        return spec, build_pipeline(PipelineConfig.from_dict(PRESETS[spec]))
-    if spec in available_methods():  # the initial fusion alone: no masks, no refiner
-        return spec, build_pipeline(PipelineConfig(method=spec, masks="none"))
-    if spec.endswith((".yaml", ".yml")):
-        return Path(spec).stem, build_pipeline(PipelineConfig.from_yaml(spec))
-    raise ConfigError(f"unknown pipeline {spec!r}: use a preset ({', '.join(PRESETS)}), "
-                      f"a method ({', '.join(available_methods())}) or a .yaml config")
+    name, *overrides = spec.split(":")
+    values = {}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"pipeline {spec!r}: overrides are written name:key=value, got {item!r}")
+        values[key] = yaml.safe_load(value)
+    if name == "default":
+        name = next(iter(PRESETS))
+    if name in PRESETS:
+        base = dict(PRESETS[name])
+    elif name in available_methods():  # the initial fusion alone: no masks, no refiner
+        base = {"method": name, "masks": "none"}
+    elif name.endswith((".yaml", ".yml")):
+        base = PipelineConfig.from_yaml(name).to_dict()
+    else:
+        raise ConfigError(f"unknown pipeline {name!r}: use a preset ({', '.join(PRESETS)}), "
+                          f"a method ({', '.join(available_methods())}) or a .yaml config")
+    label = Path(name).stem if name.endswith((".yaml", ".yml")) and not overrides else spec
+    return label, build_pipeline(PipelineConfig.from_dict({**base, **values}))

@@ -63,6 +63,21 @@ def test_yaml_config_builds_the_pipeline(tmp_path):
     label, pipeline = pipeline_from_spec(str(path))
     assert label == "p" and pipeline.method_name == "average" and pipeline.homography.shape == (3, 3)
     assert build_pipeline(PipelineConfig(method="average")).homography is None
+    label, pipeline = pipeline_from_spec(f"{path}:thermal_percentiles=[2, 98]")
+    assert label == f"{path}:thermal_percentiles=[2, 98]" and pipeline.method_name == "average"
+    assert pipeline.homography is not None and tuple(pipeline.thermal_percentiles) == (2.0, 98.0)
+
+
+def test_spec_overrides_change_options_and_are_checked():
+    label, pipeline = pipeline_from_spec("average:masks=offline")
+    assert label == "average:masks=offline" and pipeline.masks is not None
+    assert pipeline_from_spec("average")[1].masks is None
+    with pytest.raises(ConfigError, match="name:key=value"):
+        pipeline_from_spec("average:masks")
+    with pytest.raises(ConfigError, match="unknown pipeline option"):
+        pipeline_from_spec("gff:stepz=4")
+    with pytest.raises(ConfigError, match="refiner"):
+        pipeline_from_spec("gff:refiner_steps=-1")
 
 
 def test_find_pairs_reports_unmatched_names(tmp_path):
