@@ -117,3 +117,16 @@ def test_selection_rule_counts_wins_per_group_and_breaks_ties_by_rank() -> None:
     assert mean_rank("c", table) < mean_rank("b", table)
     scores, best = choose(table, ["a", "b", "c"])
     assert scores["b"]["wins"] == {"average": 18, "gff": 17} and best == "c"
+
+
+def test_selection_candidates_are_checkpoints_or_pipeline_specs_and_agree() -> None:
+    from sgdfuse_ros.training.select import candidate_fuse
+
+    rng = np.random.default_rng(0)
+    ir, vis = (rng.integers(0, 256, (48, 64), dtype=np.uint8) for _ in range(2))
+    direct = candidate_fuse("sgdfuse_ros/weights/stage1.pt")(ir, vis)
+    through_pipeline = candidate_fuse("stage1:backend=cpu")(ir, vis)
+    assert direct.dtype == np.uint8 and direct.shape == (48, 64)
+    np.testing.assert_array_equal(direct, through_pipeline)
+    average = candidate_fuse("average")(ir, vis).astype(float)
+    assert np.abs(average - (ir.astype(float) + vis) / 2).max() <= 0.5

@@ -1,11 +1,17 @@
 """Model selection on the train split's validation set, by the evaluation's own criterion.
 
     python -m sgdfuse_ros.training.select runs/a/model.pt runs/b/model.pt --out docs/results/stage1_selection
+    python -m sgdfuse_ros.training.select sgdfuse sgdfuse-teacher:refiner_steps=4 --baselines stage1 --out DIR
+
+Candidates are fusion-model checkpoints (``.pt``, run alone) or pipeline specs (as ``sgdfuse eval
+--methods`` takes them: presets, methods, YAML files, ``name:key=value`` overrides); the refiner's
+candidates are judged against stage 1 (``--baselines stage1``).
 
 Rule (it never looks at an evaluation set; history in docs/stage1.md): in each validation group
 ("pairs": held-out train pairs; "video": held-out frames of the train clips) count the 9 metrics on which
-the candidate's group mean beats the ``average`` and ``gff`` baselines; the candidate with the most wins,
-summed over groups and baselines, is selected; a tie goes to the better mean rank over the 9 metrics.
+the candidate's group mean beats each baseline (default ``average`` and ``gff``); the candidate with the
+most wins, summed over groups and baselines, is selected; a tie goes to the better mean rank over the 9
+metrics.
 """
 
 from __future__ import annotations
@@ -18,22 +24,39 @@ from pathlib import Path
 import numpy as np
 
 from ..images import to_gray_u8
-from ..methods import build_method
-from ..methods.learned import run_model
 from ..metrics import DEFAULT_METRICS, compute_metrics
+from ..metrics import to_gray_u8 as matlab_gray
 from .data import Sample, load_validation
 
 BASELINES = ("average", "gff")
 GroupMeans = dict[str, dict[str, float]]  # group -> metric -> mean
+Fuse = Callable[[np.ndarray, np.ndarray], np.ndarray]  # uint8 IR, VIS luma -> uint8 fused luma
 
 
-def group_means(fuse: Callable[[np.ndarray, np.ndarray], np.ndarray], samples: list[Sample]) -> GroupMeans:
-    """Mean of each metric per validation group for a luma fusion function."""
+def group_means(fuse: Fuse, samples: list[Sample]) -> GroupMeans:
+    """Mean of each metric per validation group for a fusion function on uint8 luma."""
     per_group: dict[str, list[dict[str, float]]] = {}
     for s in samples:
-        fused = fuse(s.ir.astype(np.float32) / 255.0, s.vis.astype(np.float32) / 255.0)
-        per_group.setdefault(s.group, []).append(compute_metrics(to_gray_u8(fused), s.ir, s.vis))
+        per_group.setdefault(s.group, []).append(compute_metrics(fuse(s.ir, s.vis), s.ir, s.vis))
     return {g: {k: float(np.mean([r[k] for r in rs])) for k in DEFAULT_METRICS} for g, rs in per_group.items()}
+
+
+def candidate_fuse(candidate: str) -> Fuse:
+    """A checkpoint (``.pt``: the model alone, torch CPU) or a pipeline spec -> a uint8 luma fusion function."""
+    if candidate.endswith(".pt"):
+        import torch
+
+        from ..methods.learned import run_model
+        from ..models import load_model
+
+        model, _ = load_model(candidate)
+        model.eval()
+        return lambda ir, vis: to_gray_u8(run_model(model, ir / np.float32(255), vis / np.float32(255),
+                                                    torch.device("cpu")))
+    from ..config import pipeline_from_spec
+
+    pipeline = pipeline_from_spec(candidate)[1]
+    return lambda ir, vis: matlab_gray(pipeline(ir, vis).fused)
 
 
 def wins(candidate: GroupMeans, baseline: GroupMeans) -> int:
@@ -50,39 +73,36 @@ def mean_rank(name: str, table: dict[str, GroupMeans]) -> float:
     return float(np.mean(ranks))
 
 
-def choose(table: dict[str, GroupMeans], candidates: list[str]) -> tuple[dict[str, dict[str, object]], str]:
+def choose(table: dict[str, GroupMeans], candidates: list[str], baselines: tuple[str, ...] = BASELINES
+           ) -> tuple[dict[str, dict[str, object]], str]:
     """Apply the rule to a table holding the baselines and the candidates: (scores per candidate, chosen)."""
     scores: dict[str, dict[str, object]] = {
-        c: {"wins": {b: wins(table[c], table[b]) for b in BASELINES}, "mean_rank": mean_rank(c, table)}
+        c: {"wins": {b: wins(table[c], table[b]) for b in baselines}, "mean_rank": mean_rank(c, table)}
         for c in candidates}
     best = max(candidates, key=lambda c: (sum(scores[c]["wins"].values()), -scores[c]["mean_rank"]))
     return scores, best
 
 
-def select(checkpoints: list[Path]) -> dict[str, object]:
-    """Score the baselines and checkpoints on the validation set and apply the rule."""
-    import torch
-
-    from ..models import load_model
-
+def select(candidates: list[str], baselines: tuple[str, ...] = BASELINES) -> dict[str, object]:
+    """Score the baselines and candidates on the validation set and apply the rule."""
     samples = load_validation()
-    table = {b: group_means(build_method(b), samples) for b in BASELINES}
-    for path in checkpoints:
-        model, _ = load_model(path)
-        model.eval()
-        table[str(path)] = group_means(lambda ir, vis, m=model: run_model(m, ir, vis, torch.device("cpu")), samples)
-    scores, best = choose(table, [str(p) for p in checkpoints])
-    groups = {g: sum(s.group == g for s in samples) for g in table[BASELINES[0]]}
-    return {"rule": __doc__.split("Rule ", 1)[1].strip(), "groups": groups, "means": table, "scores": scores,
-            "selected": best}
+    table = {name: group_means(candidate_fuse(name), samples) for name in (*baselines, *candidates)}
+    scores, best = choose(table, list(candidates), baselines)
+    groups = {g: sum(s.group == g for s in samples) for g in table[baselines[0]]}
+    return {"rule": __doc__.split("Rule ", 1)[1].strip(), "groups": groups, "baselines": list(baselines),
+            "means": table, "scores": scores, "selected": best}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoints", nargs="+", type=Path)
+    parser.add_argument("candidates", nargs="+", help="checkpoints (.pt) or pipeline specs")
+    parser.add_argument("--baselines", default=",".join(BASELINES), help="comma-separated pipeline specs")
     parser.add_argument("--out", type=Path, required=True, help="folder for selection.json")
     args = parser.parse_args(argv)
-    result = select(args.checkpoints)
+    baselines = tuple(b.strip() for b in args.baselines.split(",") if b.strip())
+    if not baselines:
+        parser.error("--baselines needs at least one pipeline")
+    result = select(args.candidates, baselines)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "selection.json").write_text(json.dumps(result, indent=1))
     for c, s in result["scores"].items():
