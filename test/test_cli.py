@@ -82,3 +82,13 @@ def test_mask_perturbation_variants_change_only_the_masks(tmp_path, pair_folder)
     assert base.masks is not variants["p+erode:3"].masks
     with pytest.raises(ConfigError, match="uses masks"):
         perturbed_variants({"avg": build_pipeline(PipelineConfig(method="average", masks="none"))}, "erode:3")
+
+
+def test_eval_ablations_writes_one_table_and_counts_failed_pairs(tmp_path, pair_folder, capsys):
+    out = tmp_path / "abl"
+    code = main(["eval", "--ablations", "--datasets", str(pair_folder), "--limit", "0", "-o", str(out),
+                 "--ablation-dir", str(tmp_path / "not_trained")])
+    table = (out / "ablations.md").read_text()
+    assert code == 1 and "b.png" in table  # the corrupt pair is listed, the others scored
+    assert "| stage 1 | set |" in table and "| full (student) | set |" in table
+    assert "short run: no HFAH: not trained" in table

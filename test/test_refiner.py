@@ -173,3 +173,29 @@ def test_one_teacher_training_step_on_synthetic_arrays(tmp_path):
     total.backward()
     assert set(terms) == {"denoise", "intensity", "gradient"} and net.stem.weight.grad is not None
     assert data.val_crops()["initial"].shape == (1, 1, 40, 40)
+
+
+def test_ablation_table_has_a_row_per_variant_and_set_and_names_missing_weights(tmp_path, small_checkpoint):
+    from sgdfuse_ros.diffusion.ablations import Variant, run_ablations
+    from sgdfuse_ros.images import write_image
+
+    data = tmp_path / "tiny_set"
+    for name in ("a.png", "b.png"):
+        ir, vis = _pair()
+        write_image(data / "ir" / name, ir)
+        write_image(data / "vi" / name, vis)
+    variants = [Variant("initial", initial="average"),
+                Variant("refined", initial="average", weights=small_checkpoint),
+                Variant("refined, zero masks", initial="average", weights=small_checkpoint, masks="zeros"),
+                Variant("refined, eroded masks", initial="average", weights=small_checkpoint, masks="erode:1"),
+                Variant("never trained", initial="average", weights=tmp_path / "missing.pt")]
+    path, failed = run_ablations([str(data)], out_dir=tmp_path / "out", limit=None, variants=variants,
+                                 metrics=("EN", "SD", "SF"))
+    assert failed == 0
+    rows = [line.split(" | ") for line in path.read_text().splitlines() if line.startswith("| ") and "---" not in line]
+    assert [r[0].lstrip("| ") for r in rows[1:]] == ["initial", "refined", "refined, zero masks",
+                                                      "refined, eroded masks"]
+    values = {r[0].lstrip("| "): [float(c.strip("*")) for c in r[2:5]] for r in rows[1:]}
+    assert values["refined"] != values["initial"]  # the refiner changed the images
+    assert rows[2][-1].startswith("2 x ") and rows[1][-1].strip(" |") == "-"  # cost: evaluations x GFLOPs
+    assert "never trained: not trained" in path.read_text() and "over all pairs" in path.read_text()

@@ -21,6 +21,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save-fused", action="store_true", help="also write every fused image")
     p.add_argument("--mask-perturb", default="",
                    help="also score each masked pipeline with perturbed masks, e.g. erode:3,dilate:3")
+    p.add_argument("--ablations", action="store_true",
+                   help="score the refiner ablation variants instead of --methods (one table, ablations.md; "
+                        "--limit defaults to 20 pairs per set, 0: all)")
+    p.add_argument("--ablation-dir", default="runs/refiner_ablations",
+                   help="weights of the separately trained variants (scripts/train_ablations.sh)")
     p.add_argument("--task", choices=("fusion", "det"), default="fusion",
                    help="fusion: image-quality metrics; det: detection AP50 on IR, VIS and fused outputs")
     add_det_arguments(p)
@@ -49,6 +54,8 @@ def perturbed_variants(pipelines: dict, spec: str) -> dict:
 def run(args: argparse.Namespace) -> int:
     if args.task == "det":
         return run_det(args)
+    if args.ablations:
+        return run_ablation_table(args)
     from ..config import pipeline_from_spec
     from ..evaluation import evaluate, markdown_table
     from ..metrics import DEFAULT_METRICS
@@ -65,3 +72,14 @@ def run(args: argparse.Namespace) -> int:
     for s in result.errors:
         print(f"  failed: {s.dataset}/{s.pair} [{s.method}]: {s.error}")
     return 1 if result.errors or any(result.unmatched.values()) else 0
+
+
+def run_ablation_table(args: argparse.Namespace) -> int:
+    from ..diffusion.ablations import run_ablations
+
+    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    limit = 20 if args.limit is None else args.limit
+    path, failed = run_ablations(datasets, out_dir=args.out, limit=limit or None, ablation_dir=args.ablation_dir)
+    print(path.read_text())
+    print(f"table in {path}")
+    return 1 if failed else 0

@@ -5,9 +5,8 @@ Variants (rows), each scored with the nine headline metrics on every dataset:
 - ``stage 1``: the initial fusion alone (the reference every row is compared with);
 - ``full (student)``: stage 1 + offline masks + the distilled student (the default pipeline);
 - ``stage 1 + contrast map only``: the refiner's monotone contrast normalisation without the network;
-- ``teacher N steps``: the many-step teacher sampled with 1, 2, 4 steps without distillation (the teacher
-  at its own step count is in ``report.compare``, on the same pairs); ``student N steps``: the student run
-  with 1 and 4 evaluations;
+- ``teacher N steps``: the many-step teacher sampled with 1, 2, 4 steps without distillation, and with its
+  own step count; ``student N steps``: the student run with 1 and 4 evaluations;
 - ``no masks``: the student with zero masks (inference-time ablation);
 - ``masks eroded`` / ``masks dilated``: the offline masks eroded / dilated by ``radius`` px (robustness);
 - variants trained separately (short runs under ``ablation_dir/<name>/model.pt``, all with the same budget
@@ -81,6 +80,7 @@ def default_variants(ablation_dir: Path, weights_dir: Path = WEIGHTS_DIR, radius
         Variant("stage 1 + contrast map only", weights=student, contrast_only=True),
         *[Variant(f"student {n} steps", weights=student, steps=n) for n in (1, 4)],
         *[Variant(f"teacher {n} steps", weights=teacher, steps=n) for n in (1, 2, 4)],
+        Variant("teacher, its own steps", weights=teacher),
         Variant("no masks (zeros at inference)", weights=student, masks="zeros"),
         Variant(f"masks eroded {radius}px", weights=student, masks=f"erode:{radius}"),
         Variant(f"masks dilated {radius}px", weights=student, masks=f"dilate:{radius}"),
@@ -127,8 +127,10 @@ def run_ablations(datasets: Sequence[str] = ("msrs_test", "roadscene"),
                   out_dir: str | Path = "out/ablations", limit: int | None = 20,
                   ablation_dir: str | Path = "runs/refiner_ablations",
                   variants: Sequence[Variant] | None = None,
-                  metrics: Sequence[str] = DEFAULT_METRICS) -> Path:
-    """Score every variant on the first ``limit`` pairs of each dataset; writes ``out_dir/ablations.md``."""
+                  metrics: Sequence[str] = DEFAULT_METRICS) -> tuple[Path, int]:
+    """Score every variant on the first ``limit`` pairs of each dataset; writes ``out_dir/ablations.md``.
+
+    Returns the table's path and the number of (pair, variant) runs that failed (listed in the table)."""
     from ..evaluation import evaluate
 
     out_dir = Path(out_dir)
@@ -159,9 +161,10 @@ def run_ablations(datasets: Sequence[str] = ("msrs_test", "roadscene"),
     notes = [f"Means over the first {limit} pairs of each set; **bold**: better than `{variants[0].label}` "
              f"(higher is better for every metric)." if limit else "Means over all pairs of each set."]
     notes += [f"- {v.label}: not trained ({v.weights} is missing)." for v in missing]
+    notes += [f"- failed: {e.dataset}/{e.pair} [{e.method}]: {e.error}" for e in result.errors]
     notes.append("- SAM masks vs offline masks: not run (no SAM weights are available here; nothing is "
                  "downloaded).")
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "ablations.md"
     path.write_text("\n".join(["# Refiner ablations", "", *lines, "", *notes, ""]))
-    return path
+    return path, len(result.errors)
