@@ -99,20 +99,21 @@ def build_pipeline(config: PipelineConfig) -> FusionPipeline:
     )
 
 
-# Named pipelines for the CLI; the first is the CLI default (`--pipeline default`, the demo): the one
-# shown best on every evaluation set so far (docs/stage1.md, docs/refiner.md).
+# Named pipelines; the first is the shipped default (`--pipeline default`, the demo, and the node's
+# config/sgdfuse.yaml): stage 1 + masks + the student at 1 network evaluation, the step count chosen on the
+# validation set (docs/refiner.md). PipelineConfig()'s own defaults are the bare classic GFF (no weights).
 PRESETS: dict[str, dict[str, Any]] = {
+    "sgdfuse": {"method": "stage1", "masks": "offline", "refiner": "student", "refiner_steps": 1},
     "gff": {"method": "gff"},
-    "sgdfuse": {"method": "stage1", "masks": "offline", "refiner": "student"},  # stage 1 + masks + student
     "sgdfuse-teacher": {"method": "stage1", "masks": "offline", "refiner": "teacher"},  # its many-step teacher
 }
 
 
-def pipeline_from_spec(spec: str) -> tuple[str, FusionPipeline]:
-    """A preset name, a registered method name, or a YAML config file -> (label, pipeline).
+def config_from_spec(spec: str) -> tuple[str, PipelineConfig]:
+    """A preset name, a registered method name, or a YAML config file -> (label, config).
 
     Options can be overridden after the name, ``:key=value`` each (values read as YAML), e.g.
-    ``sgdfuse-teacher:refiner_steps=4``; the label is the whole spec.
+    ``sgdfuse-teacher:refiner_steps=4``; the label is the whole spec (a YAML file alone: its stem).
     """
     from .methods import available_methods
 
@@ -135,4 +136,10 @@ def pipeline_from_spec(spec: str) -> tuple[str, FusionPipeline]:
         raise ConfigError(f"unknown pipeline {name!r}: use a preset ({', '.join(PRESETS)}), "
                           f"a method ({', '.join(available_methods())}) or a .yaml config")
     label = Path(name).stem if name.endswith((".yaml", ".yml")) and not overrides else spec
-    return label, build_pipeline(PipelineConfig.from_dict({**base, **values}))
+    return label, PipelineConfig.from_dict({**base, **values})
+
+
+def pipeline_from_spec(spec: str) -> tuple[str, FusionPipeline]:
+    """``config_from_spec``, built: (label, pipeline)."""
+    label, config = config_from_spec(spec)
+    return label, build_pipeline(config)

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from sgdfuse_ros.bench import runner
-from sgdfuse_ros.bench.cases import Case, bench_pair, pipeline_config, run_case
+from sgdfuse_ros.bench.cases import Case, bench_pair, run_case
 from sgdfuse_ros.bench.estimate import ORIN, estimate_table, roofline_ms
 from sgdfuse_ros.bench.report import to_markdown
 from sgdfuse_ros.bench.stats import peak_rss_mb, summarize
 from sgdfuse_ros.cli import main
-from sgdfuse_ros.config import PipelineConfig
+from sgdfuse_ros.config import PipelineConfig, config_from_spec
 from sgdfuse_ros.errors import ConfigError
 
 
@@ -37,9 +37,9 @@ def test_peak_rss_grows_with_a_large_allocation():
 
 
 def test_pipeline_specs_and_the_bench_pair(samples_dir):
-    assert pipeline_config("seafusion")[1].method == "seafusion"
+    assert config_from_spec("seafusion")[1].method == "seafusion"
     with pytest.raises(ConfigError):
-        pipeline_config("no-such-pipeline")
+        config_from_spec("no-such-pipeline")
     ir, vis = bench_pair(48, 64, samples_dir)
     assert ir.shape[:2] == vis.shape[:2] == (48, 64)
     ir, vis = bench_pair(48, 64, samples_dir / "absent")  # synthetic fallback

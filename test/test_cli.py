@@ -90,5 +90,5 @@ def test_eval_ablations_writes_one_table_and_counts_failed_pairs(tmp_path, pair_
                  "--ablation-dir", str(tmp_path / "not_trained")])
     table = (out / "ablations.md").read_text()
     assert code == 1 and "b.png" in table  # the corrupt pair is listed, the others scored
-    assert "| stage 1 | set |" in table and "| full (student) | set |" in table
+    assert "| stage 1 | set |" in table and "| full (default: student, 1 step) | set |" in table
     assert "short run: no HFAH: not trained" in table

@@ -84,6 +84,23 @@ def test_unrolled_student_sample_matches_the_sampler_and_has_gradients():
     assert torch.allclose(out, ref, atol=1e-6) and net.weight.grad is not None
 
 
+
+def test_student_loss_adds_the_pseudo_target_term_only_when_weighted():
+    from sgdfuse_ros.diffusion.distill import DistillConfig, _student_loss
+
+    torch.manual_seed(0)
+    net = torch.nn.Conv2d(6, 1, 3, padding=1)
+    student = lambda x, t, c: torch.tanh(net(torch.cat([x, c], 1)))  # noqa: E731
+    b = {k: torch.rand(2, 1, 12, 12) for k in ("initial", "ir", "vis", "m_ir", "m_vis", "target")}
+    b["noise"], b["teacher"] = torch.randn(2, 1, 12, 12), torch.zeros(2, 1, 12, 12)
+    plain_total, plain = _student_loss(student, NoiseSchedule(), DistillConfig("o", "t"), 255.0, b)
+    total, terms = _student_loss(student, NoiseSchedule(), DistillConfig("o", "t", target_weight=2.0), 255.0, b)
+    total, plain_total = total.detach(), plain_total.detach()
+    assert "target" not in plain and terms["target"] > 0
+    assert total.item() == pytest.approx(plain_total.item() + 2.0 * terms["target"], rel=1e-5)
+    with pytest.raises(ConfigError, match="target_weight"):
+        DistillConfig("o", "t", target_weight=-1.0)
+
 def test_screened_poisson_rebuilds_an_image_from_its_own_gradients():
     img = rng.random((23, 31)).astype(np.float32)
     gx, gy = forward_gradient(img)

@@ -198,4 +198,5 @@ def test_ablation_table_has_a_row_per_variant_and_set_and_names_missing_weights(
     values = {r[0].lstrip("| "): [float(c.strip("*")) for c in r[2:5]] for r in rows[1:]}
     assert values["refined"] != values["initial"]  # the refiner changed the images
     assert rows[2][-1].startswith("2 x ") and rows[1][-1].strip(" |") == "-"  # cost: evaluations x GFLOPs
+    assert rows[1][-2] == "-" and rows[2][-2] == f"{sum(c.startswith('**') for c in rows[2][2:5])}/3"
     assert "never trained: not trained" in path.read_text() and "over all pairs" in path.read_text()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from fakes import HalfMasks
 
-from sgdfuse_ros.config import PipelineConfig
+from sgdfuse_ros.config import PRESETS, PipelineConfig
 from sgdfuse_ros.encodings import BadMessage, decode, encode
 from sgdfuse_ros.errors import ConfigError
 from sgdfuse_ros.pipeline import FusionPipeline
@@ -237,7 +237,8 @@ def test_shipped_config_file_is_valid():
     autostart = values.pop("autostart")
     node, pipeline = params_from_flat(values)
     assert autostart is True
-    assert (node, pipeline) == (NodeParams(), PipelineConfig())  # the file documents the defaults
+    assert node == NodeParams()  # the file documents the node's defaults ...
+    assert pipeline == PipelineConfig.from_dict(PRESETS[next(iter(PRESETS))])  # ... and runs the default preset
     node_only = {n for n in node_defaults() if not n.startswith("pipeline.")}
     assert node_only <= set(values)  # every node parameter (pipeline fields may be added elsewhere first)
 

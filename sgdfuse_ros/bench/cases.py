@@ -18,8 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..config import PRESETS, PipelineConfig, build_pipeline
-from ..errors import ConfigError
+from ..config import PipelineConfig, build_pipeline
 from .stats import cuda_peak_mb, peak_rss_mb, summarize
 
 STAGES = ("preprocess", "masks", "initial", "refiner", "postprocess")
@@ -36,21 +35,6 @@ class Case:
     warmup: int = 2
     threads: int = 2
     random_weights: bool = False  # learned models with fresh weights (same cost, meaningless images)
-
-
-def pipeline_config(spec: str) -> tuple[str, PipelineConfig]:
-    """A preset name, a registered method or a YAML file -> (label, config), as ``--pipeline`` takes them."""
-    from ..methods import available_methods
-
-    if spec == "default":
-        spec = next(iter(PRESETS))
-    if spec in PRESETS:
-        return spec, PipelineConfig.from_dict(PRESETS[spec])
-    if spec in available_methods():
-        return spec, PipelineConfig(method=spec)
-    if spec.endswith((".yaml", ".yml")):
-        return Path(spec).stem, PipelineConfig.from_yaml(spec)
-    raise ConfigError(f"unknown pipeline {spec!r}: a preset ({', '.join(PRESETS)}), a method or a .yaml file")
 
 
 def bench_pair(height: int, width: int, samples: Path | None = None) -> tuple[np.ndarray, np.ndarray]:

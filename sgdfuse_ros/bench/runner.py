@@ -10,8 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..config import config_from_spec
 from ..runtime.select import backend_status
-from .cases import Case, pipeline_config, run_case, run_isolated
+from .cases import Case, run_case, run_isolated
 
 REFERENCE = "seafusion"
 
@@ -83,7 +84,7 @@ def model_costs(specs: Sequence[str], sizes: Sequence[tuple[int, int]],
     costs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for spec in specs:
-            config = pipeline_config(spec)[1]
+            config = config_from_spec(spec)[1]
             if random_weights:
                 config = with_random_weights(config, Path(tmp))
             if config.method in LEARNED_METHODS and config.method not in costs:
@@ -110,7 +111,7 @@ def run_benchmarks(pipelines: Sequence[str], backends: Sequence[str], sizes: Seq
     for height, width in sizes:
         for backend in usable:
             for spec in specs:
-                label, config = pipeline_config(spec)
+                label, config = config_from_spec(spec)
                 case = Case(label, replace(config, backend=backend).to_dict(), height, width, iters, warmup,
                             threads, random_weights)
                 progress(f"bench: {label} on {backend} at {width}x{height} ...")
@@ -121,7 +122,7 @@ def run_benchmarks(pipelines: Sequence[str], backends: Sequence[str], sizes: Seq
                 results.append(result)
     ratios = []
     if reference:
-        ref_label = pipeline_config(reference)[0]
+        ref_label = config_from_spec(reference)[0]
         refs = {(r["size"], r["backend"]): r for r in results if r["label"] == ref_label}
         for r in results:
             ref = refs.get((r["size"], r["backend"]))

@@ -32,6 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--teacher", help="distill: the teacher checkpoint")
     g.add_argument("--student-steps", type=int, help="distill: the student's network evaluations (default 2)")
     g.add_argument("--teacher-steps", type=int, help="distill: the teacher's DDIM steps for its targets")
+    g.add_argument("--w-target", type=float, help="distill: weight of L1 to the pseudo-target (default 0)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,7 +82,8 @@ def _run_distill(args: argparse.Namespace, data, command: str) -> int:
         raise ConfigError("sgdfuse train distill needs --teacher (a refiner teacher checkpoint)")
     defaults = DistillConfig(out=args.out, teacher=args.teacher)
     given = {"steps": args.steps, "batch": args.batch, "crop": args.crop, "lr": args.lr,
-             "student_steps": args.student_steps, "teacher_steps": args.teacher_steps}
+             "student_steps": args.student_steps, "teacher_steps": args.teacher_steps,
+             "target_weight": args.w_target}
     cfg = replace(defaults, seed=args.seed, val_every=args.val_every, resume=args.resume, cache=args.cache,
                   loss=_loss(defaults.loss, args), **{k: v for k, v in given.items() if v is not None})
     summary = distill(cfg, data, meta={"command": command}, progress=not args.no_progress)

@@ -3,11 +3,11 @@
 Variants (rows), each scored with the nine headline metrics on every dataset:
 
 - ``stage 1``: the initial fusion alone (the reference every row is compared with);
-- ``full (student)``: stage 1 + offline masks + the distilled student (the default pipeline);
+- ``full (default ...)``: stage 1 + offline masks + the distilled student at the default pipeline's steps;
 - ``stage 1 + contrast map only``: the refiner's monotone contrast normalisation without the network;
 - ``teacher N steps``: the many-step teacher sampled with 1, 2, 4 steps without distillation, and with its
-  own step count; ``student N steps``: the student run with 1 and 4 evaluations;
-- ``no masks``: the student with zero masks (inference-time ablation);
+  own step count; ``student N steps``: the student run with the other step counts of 1, 2, 4;
+- ``no masks``: the default student with zero masks (inference-time ablation);
 - ``masks eroded`` / ``masks dilated``: the offline masks eroded / dilated by ``radius`` px (robustness);
 - variants trained separately (short runs under ``ablation_dir/<name>/model.pt``, all with the same budget
   as ``ablation_dir/full/model.pt``): ``no diffusion`` (``direct``: the network and head in one pass),
@@ -72,18 +72,21 @@ def network_gflops(model, shape: tuple[int, int] = GFLOPS_SHAPE) -> float:
 
 
 def default_variants(ablation_dir: Path, weights_dir: Path = WEIGHTS_DIR, radius: int = 5) -> list[Variant]:
+    from ..config import PRESETS
+
     student, teacher = weights_dir / "refiner_student.pt", weights_dir / "refiner_teacher.pt"
+    steps = PRESETS["sgdfuse"].get("refiner_steps", 0)  # the default pipeline's student evaluations
     runs = Path(ablation_dir)
     return [
         Variant("stage 1"),
-        Variant("full (student)", weights=student),
+        Variant(f"full (default: student, {steps} step{'s' if steps > 1 else ''})", weights=student, steps=steps),
         Variant("stage 1 + contrast map only", weights=student, contrast_only=True),
-        *[Variant(f"student {n} steps", weights=student, steps=n) for n in (1, 4)],
+        *[Variant(f"student {n} steps", weights=student, steps=n) for n in (1, 2, 4) if n != steps],
         *[Variant(f"teacher {n} steps", weights=teacher, steps=n) for n in (1, 2, 4)],
         Variant("teacher, its own steps", weights=teacher),
-        Variant("no masks (zeros at inference)", weights=student, masks="zeros"),
-        Variant(f"masks eroded {radius}px", weights=student, masks=f"erode:{radius}"),
-        Variant(f"masks dilated {radius}px", weights=student, masks=f"dilate:{radius}"),
+        Variant("no masks (zeros at inference)", weights=student, steps=steps, masks="zeros"),
+        Variant(f"masks eroded {radius}px", weights=student, steps=steps, masks=f"erode:{radius}"),
+        Variant(f"masks dilated {radius}px", weights=student, steps=steps, masks=f"dilate:{radius}"),
         Variant("short run: full", weights=runs / "full" / "model.pt", steps=4),
         Variant("short run: no diffusion", weights=runs / "direct" / "model.pt"),
         Variant("short run: no HFAH", weights=runs / "conv_head" / "model.pt", steps=4),
@@ -144,7 +147,7 @@ def run_ablations(datasets: Sequence[str] = ("msrs_test", "roadscene"),
         costs[v.label] = (evals, gflops)
     result = evaluate(pipelines, list(datasets), metrics, out_dir=out_dir, limit=limit)
     means = result.means()
-    header = ["variant", "set", *metrics, "evals x GFLOPs (640x480)"]
+    header = ["variant", "set", *metrics, f"wins vs {variants[0].label}", "evals x GFLOPs (640x480)"]
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for dataset in dict.fromkeys(d for d, _ in means):
         ref = means.get((dataset, variants[0].label))
@@ -152,12 +155,11 @@ def run_ablations(datasets: Sequence[str] = ("msrs_test", "roadscene"),
             row = means.get((dataset, label))
             if row is None:
                 continue
-            cells = []
-            for m in metrics:
-                better = ref is not None and label != variants[0].label and row[m] > ref[m]
-                cells.append(f"**{row[m]:.4g}**" if better else f"{row[m]:.4g}")
+            better = {m for m in metrics if ref is not None and label != variants[0].label and row[m] > ref[m]}
+            cells = [f"**{row[m]:.4g}**" if m in better else f"{row[m]:.4g}" for m in metrics]
+            wins = f"{len(better)}/{len(metrics)}" if label != variants[0].label else "-"
             cost = f"{evals} x {gflops:.1f} = {evals * gflops:.1f}" if evals else "-"
-            lines.append(f"| {label} | {dataset} | " + " | ".join(cells) + f" | {cost} |")
+            lines.append(f"| {label} | {dataset} | " + " | ".join(cells) + f" | {wins} | {cost} |")
     notes = [f"Means over the first {limit} pairs of each set; **bold**: better than `{variants[0].label}` "
              f"(higher is better for every metric)." if limit else "Means over all pairs of each set."]
     notes += [f"- {v.label}: not trained ({v.weights} is missing)." for v in missing]

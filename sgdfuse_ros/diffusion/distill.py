@@ -5,7 +5,9 @@
 2. The student (the teacher's architecture, initialised with its weights) runs its own ``student_steps``-
    step DDIM from the same x_T, unrolled with gradients, and is trained with ``RefinerLoss`` where the
    "denoise" term is L1(x0_S, x0_T) (the teacher's sample is the clean target) and the task terms
-   (mask-guided intensity/gradient on the refined image) are off by default. Random sub-crops and flips
+   (mask-guided intensity/gradient on the refined image) are off by default; ``target_weight`` adds
+   L1(x0_S, x0*) to the pseudo-target x0* the teacher was trained on (so the student can correct where
+   the teacher misses its own objective). Random sub-crops and flips
    of the pool crops (noise, condition and teacher sample cropped alike) stretch the pool.
 
 The student checkpoint stores the same ``diffusion`` meta as the teacher with ``steps = student_steps``,
@@ -34,7 +36,7 @@ from ..training.refiner import (
     batch_masks,
     crop_metrics,
 )
-from .condition import condition, refined_image
+from .condition import condition, refined_image, residual_sample
 from .losses import RefinerLoss
 from .sampler import ddim_sample, ddim_step, ddim_timesteps
 from .schedule import NoiseSchedule
@@ -56,6 +58,7 @@ class DistillConfig:
     lr: float = 2e-4
     seed: int = 0
     loss: RefinerLoss = field(default_factory=lambda: RefinerLoss(denoise=1.0, intensity=0.0, gradient=0.0))
+    target_weight: float = 0.0  # weight of L1(student x0, pseudo-target x0)
     model_config: dict[str, Any] = field(default_factory=dict)  # filled from the teacher checkpoint
     cache: Path = Path("runs/refiner_cache")
     warmup: int = 20
@@ -70,6 +73,8 @@ class DistillConfig:
         for name in ("student_steps", "pool", "pool_crop", "steps", "batch", "crop"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.target_weight >= 0.0:
+            raise ConfigError(f"target_weight must be >= 0, got {self.target_weight}")
         if self.crop > self.pool_crop:
             raise ConfigError(f"crop {self.crop} must not exceed pool_crop {self.pool_crop}")
 
@@ -147,7 +152,12 @@ def _student_loss(student, schedule, cfg: DistillConfig, mu: float, b: dict[str,
     cond = condition(b["initial"], b["ir"], b["vis"], b["m_ir"], b["m_vis"])
     x0 = unrolled_sample(student, schedule, cond, b["noise"], cfg.student_steps)
     fused = refined_image(b["initial"], x0, mu)
-    return cfg.loss(x0, b["teacher"], fused, b["ir"], b["vis"], b["m_ir"], b["m_vis"])
+    total, terms = cfg.loss(x0, b["teacher"], fused, b["ir"], b["vis"], b["m_ir"], b["m_vis"])
+    if cfg.target_weight:
+        to_target = (x0 - residual_sample(b["target"], b["initial"], mu)).abs().mean()
+        total = total + cfg.target_weight * to_target
+        terms["target"] = float(to_target.detach())
+    return total, terms
 
 
 def validate_student(student, teacher_x0: torch.Tensor, schedule, mu: float, val: dict[str, torch.Tensor],

@@ -43,7 +43,7 @@ def group_means(fuse: Fuse, samples: list[Sample]) -> GroupMeans:
 
 def candidate_fuse(candidate: str) -> Fuse:
     """A checkpoint (``.pt``: the model alone, torch CPU) or a pipeline spec -> a uint8 luma fusion function."""
-    if candidate.endswith(".pt"):
+    if candidate.split(":")[0].endswith(".pt"):
         import torch
 
         from ..methods.learned import run_model
