@@ -19,3 +19,12 @@ $PY -m sgdfuse_ros train distill --teacher runs/teacher_s2/model.pt --out runs/s
 # 3. Ship both and record them in sgdfuse_ros/weights/manifest.json.
 $PY -m sgdfuse_ros.training.refiner runs/teacher_s2/model.pt sgdfuse_ros/weights/refiner_teacher.pt
 $PY -m sgdfuse_ros.training.refiner runs/student_s2_t4/model.pt sgdfuse_ros/weights/refiner_student.pt
+
+# 4. Choose the student's network evaluations on the validation set (against stage 1; the preset `sgdfuse`
+#    uses the winner, 1). A 3x longer-trained teacher is scored as a candidate too (it did not win).
+$PY -m sgdfuse_ros train refiner --out runs/teacher_s3 --steps 6000 --batch 4 --crop 96 --lr 1e-3 --seed 0 \
+    --val-every 2000 --threads 1 --no-progress
+T3=runs/teacher_s3/model.pt
+$PY -m sgdfuse_ros.training.select sgdfuse:refiner_steps=2 sgdfuse:refiner_steps=1 sgdfuse:refiner_steps=4 \
+    sgdfuse-teacher:refiner_steps=4 "sgdfuse-teacher:refiner_weights=$T3:refiner_steps=4" \
+    "sgdfuse-teacher:refiner_weights=$T3:refiner_steps=1" --baselines stage1 --out docs/results/refiner_selection
