@@ -71,6 +71,10 @@ def network_gflops(model, shape: tuple[int, int] = GFLOPS_SHAPE) -> float:
     return counter.get_total_flops() / 1e9
 
 
+def _steps_label(steps: int) -> str:
+    return "its own steps" if steps == 0 else f"{steps} step" + ("s" if steps > 1 else "")
+
+
 def default_variants(ablation_dir: Path, weights_dir: Path = WEIGHTS_DIR, radius: int = 5) -> list[Variant]:
     from ..config import PRESETS
 
@@ -79,7 +83,7 @@ def default_variants(ablation_dir: Path, weights_dir: Path = WEIGHTS_DIR, radius
     runs = Path(ablation_dir)
     return [
         Variant("stage 1"),
-        Variant(f"full (default: student, {steps} step{'s' if steps > 1 else ''})", weights=student, steps=steps),
+        Variant(f"full (default: student, {_steps_label(steps)})", weights=student, steps=steps),
         Variant("stage 1 + contrast map only", weights=student, contrast_only=True),
         *[Variant(f"student {n} steps", weights=student, steps=n) for n in (1, 2, 4) if n != steps],
         *[Variant(f"teacher {n} steps", weights=teacher, steps=n) for n in (1, 2, 4)],
