@@ -105,6 +105,7 @@ class Harness:
         self.outputs: dict[str, list] = {"fused_image": [], "fused/mask_ir": [], "fused/mask_vis": []}
         for topic, store in self.outputs.items():
             self.peer.create_subscription(Image, topic, store.append, reliable)
+        self.sent = [0, 0]  # messages published on thermal, RGB
         self.diagnostics: list[tuple[float, dict[str, str], int]] = []  # (arrival, values, level)
         self.peer.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 50)
         self.spinner = spin(self.node, self.peer)
@@ -125,12 +126,28 @@ class Harness:
         for key, value in fields.items():
             setattr(msg, key, value)
         (self.pub_thermal if index == 0 else self.pub_rgb).publish(msg)
+        self.sent[index] += 1
 
     def wait_matched(self) -> bool:
         return _wait_for(lambda: self.pub_thermal.get_subscription_count() >= 1
                          and self.pub_rgb.get_subscription_count() >= 1)
 
-    def diagnostics_after(self, t: float, timeout: float = 5.0) -> tuple[dict[str, str], int]:
+    def wait_received(self, timeout: float = 10.0) -> None:
+        """Until the node has received every message published so far (DDS delivery can lag on a busy machine)."""
+        def done() -> bool:
+            stats = self.node.stats
+            return stats is None or all(stats.received[i] >= self.sent[i] for i in range(2))
+        assert _wait_for(done, timeout), f"the node received {self.node.stats.received} of {self.sent} messages"
+
+    def diagnostics_where(self, predicate: Callable[[dict[str, str]], bool], t: float, timeout: float = 10.0
+                          ) -> dict[str, str]:
+        """The first diagnostics values received after ``t`` that satisfy ``predicate``."""
+        def found() -> bool:
+            return any(a > t and predicate(v) for a, v, _ in self.diagnostics)
+        assert _wait_for(found, timeout), f"no such diagnostics; last: {self.diagnostics[-1:]}"
+        return next(v for a, v, _ in self.diagnostics if a > t and predicate(v))
+
+    def diagnostics_after(self, t: float, timeout: float = 10.0) -> tuple[dict[str, str], int]:
         """The first diagnostics values (and level) received after monotonic time ``t``."""
         assert _wait_for(lambda: any(a > t for a, _, _ in self.diagnostics), timeout), "no diagnostics"
         return next((v, lvl) for a, v, lvl in self.diagnostics if a > t)
