@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_pipeline_args
+from .common import add_pipeline_args, split_list
 from .eval_det import add_arguments as add_det_arguments
 from .eval_det import run as run_det
 
@@ -60,12 +60,12 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation import evaluate, markdown_table
     from ..metrics import DEFAULT_METRICS
 
-    pipelines = dict(pipeline_from_spec(s.strip()) for s in args.methods.split(",") if s.strip())
+    pipelines = dict(pipeline_from_spec(s) for s in split_list(args.methods))
     if args.mask_perturb:
         pipelines.update(perturbed_variants(pipelines, args.mask_perturb))
-    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip()) or DEFAULT_METRICS
+    metrics = tuple(split_list(args.metrics)) or DEFAULT_METRICS
     out = Path(args.out)
-    result = evaluate(pipelines, [d.strip() for d in args.datasets.split(",") if d.strip()], metrics,
+    result = evaluate(pipelines, split_list(args.datasets), metrics,
                       out_dir=out, limit=args.limit, save_fused=args.save_fused)
     print(markdown_table(result.means(), metrics))
     print(f"reports in {out}/: summary.md, summary.csv, scores.csv, metrics.png, grid_*.jpg")
@@ -77,9 +77,9 @@ def run(args: argparse.Namespace) -> int:
 def run_ablation_table(args: argparse.Namespace) -> int:
     from ..diffusion.ablations import run_ablations
 
-    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
     limit = 20 if args.limit is None else args.limit
-    path, failed = run_ablations(datasets, out_dir=args.out, limit=limit or None, ablation_dir=args.ablation_dir)
+    path, failed = run_ablations(split_list(args.datasets), out_dir=args.out, limit=limit or None,
+                                 ablation_dir=args.ablation_dir)
     print(path.read_text())
     print(f"table in {path}")
     return 1 if failed else 0

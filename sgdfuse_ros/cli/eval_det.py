@@ -11,6 +11,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from .common import split_list
+
 log = logging.getLogger(__name__)
 
 
@@ -35,10 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--det-threads", type=int, default=1, help="torch threads")
 
 
-def _split(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
-
-
 def resolve_inputs(methods: str) -> dict[str, object]:
     """Input name -> pipeline (None for the raw ir/vis images); ``all``: every buildable method/preset."""
     from ..config import PRESETS, pipeline_from_spec
@@ -47,7 +45,7 @@ def resolve_inputs(methods: str) -> dict[str, object]:
     from ..methods import available_methods
 
     inputs: dict[str, object] = dict.fromkeys(SOURCES)
-    for spec in _split(methods):
+    for spec in split_list(methods):
         if spec in SOURCES:
             continue
         if spec != "all":
@@ -71,7 +69,7 @@ def labelled_dataset(datasets: str) -> str:
     from ..errors import InputError
 
     labelled = []
-    for name in _split(datasets):
+    for name in split_list(datasets):
         try:
             label_folder(resolve_dataset(name), "fusion")
             labelled.append(name)
@@ -97,10 +95,10 @@ def run(args: argparse.Namespace) -> int:
     fusers = {name: (lambda pair, p=p: p.fuse_files(pair.ir, pair.vis).fused)
               for name, p in pipelines.items() if p is not None}
     config = DetEvalConfig(
-        inputs=tuple(pipelines), dataset=dataset, train_sets=tuple(_split(args.det_train_sets)),
-        detectors=tuple(_split(args.detectors)), protocols=tuple(_split(args.det_labels)),
-        tiny_protocols=tuple(_split(args.det_tiny_labels)),
-        tiny_inputs=None if args.det_tiny_inputs == "all" else tuple(_split(args.det_tiny_inputs)),
+        inputs=tuple(pipelines), dataset=dataset, train_sets=tuple(split_list(args.det_train_sets)),
+        detectors=tuple(split_list(args.detectors)), protocols=tuple(split_list(args.det_labels)),
+        tiny_protocols=tuple(split_list(args.det_tiny_labels)),
+        tiny_inputs=None if args.det_tiny_inputs == "all" else tuple(split_list(args.det_tiny_inputs)),
         resamples=args.resamples, seed=args.seed, limit=args.limit, hog=HogConfig(),
         tiny=TrainConfig(steps=args.det_steps, batch=args.det_batch, folds=args.det_folds, seed=args.seed),
         cache_dir=Path(args.det_cache))

@@ -7,6 +7,8 @@ import json
 import logging
 from pathlib import Path
 
+from .common import split_list
+
 log = logging.getLogger(__name__)
 PARITY_TOLERANCE = 1e-4  # max |onnxruntime - torch| on [0, 1] outputs accepted by `export onnx`
 
@@ -46,7 +48,7 @@ def _load(args: argparse.Namespace, name: str):  # -> (module, io, model name in
 
 
 def run(args: argparse.Namespace) -> int:
-    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    names = split_list(args.models)
     return _onnx(args, names) if args.kind == "onnx" else _engines(args, names)
 
 

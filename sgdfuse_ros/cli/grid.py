@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_pipeline_args
+from .common import add_pipeline_args, split_list
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,11 +32,9 @@ def run(args: argparse.Namespace) -> int:
     from ..images import write_image
     from ..visualize import image_grid
 
-    pipelines = dict(pipeline_from_spec(s.strip()) for s in args.methods.split(",") if s.strip())
-    if args.pairs == "ir-only-night":
-        names = ir_only_night_pairs(args.dataset, args.count)
-    else:
-        names = [n.strip() for n in args.pairs.split(",") if n.strip()]
+    pipelines = dict(pipeline_from_spec(s) for s in split_list(args.methods))
+    ir_only = args.pairs == "ir-only-night"
+    names = ir_only_night_pairs(args.dataset, args.count) if ir_only else split_list(args.pairs)
     by_name = {p.name: p for p in find_pairs(resolve_dataset(args.dataset))[0]}
     missing = [n for n in names if n not in by_name]
     if missing or not names:
