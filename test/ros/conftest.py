@@ -139,18 +139,14 @@ class Harness:
             return stats is None or all(stats.received[i] >= self.sent[i] for i in range(2))
         assert _wait_for(done, timeout), f"the node received {self.node.stats.received} of {self.sent} messages"
 
-    def diagnostics_where(self, predicate: Callable[[dict[str, str]], bool], t: float, timeout: float = 10.0
-                          ) -> dict[str, str]:
-        """The first diagnostics values received after ``t`` that satisfy ``predicate``."""
-        def found() -> bool:
-            return any(a > t and predicate(v) for a, v, _ in self.diagnostics)
-        assert _wait_for(found, timeout), f"no such diagnostics; last: {self.diagnostics[-1:]}"
-        return next(v for a, v, _ in self.diagnostics if a > t and predicate(v))
-
-    def diagnostics_after(self, t: float, timeout: float = 10.0) -> tuple[dict[str, str], int]:
-        """The first diagnostics values (and level) received after monotonic time ``t``."""
-        assert _wait_for(lambda: any(a > t for a, _, _ in self.diagnostics), timeout), "no diagnostics"
-        return next((v, lvl) for a, v, lvl in self.diagnostics if a > t)
+    def diagnostics_after(self, t: float, timeout: float = 10.0,
+                          where: Callable[[dict[str, str]], bool] = lambda values: True
+                          ) -> tuple[dict[str, str], int]:
+        """The first diagnostics values (and level) received after monotonic time ``t`` that satisfy ``where``."""
+        def first() -> tuple[dict[str, str], int] | None:
+            return next(((v, lvl) for a, v, lvl in self.diagnostics if a > t and where(v)), None)
+        assert _wait_for(lambda: first() is not None, timeout), f"no such diagnostics; last: {self.diagnostics[-1:]}"
+        return first()
 
     def wait_quiet(self, quiet_s: float = 0.6, timeout: float = 30.0) -> None:
         """Until no new output arrived for ``quiet_s`` and the node holds no pair."""
