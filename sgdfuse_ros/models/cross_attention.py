@@ -5,25 +5,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import GatedConvFFN, LayerNorm2d, channel_attention, conv
+from .layers import ChannelAttention, GatedConvFFN, LayerNorm2d, conv
 
 
-class ChannelCrossAttention(nn.Module):
+class ChannelCrossAttention(ChannelAttention):
     """Queries from ``x``, keys/values from ``context``; channel attention (linear in the pixel count)."""
 
     def __init__(self, dim: int, heads: int) -> None:
-        super().__init__()
-        if dim % heads:
-            raise ValueError(f"dim {dim} is not a multiple of heads {heads}")
-        self.heads = heads
-        self.temperature = nn.Parameter(torch.ones(heads, 1, 1))
+        super().__init__(dim, heads)
         self.q = nn.Sequential(nn.Conv2d(dim, dim, 1), conv(dim, dim, 3, groups=dim))
         self.kv = nn.Sequential(nn.Conv2d(dim, dim * 2, 1), conv(dim * 2, dim * 2, 3, groups=dim * 2))
-        self.project = nn.Conv2d(dim, dim, 1)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        k, v = self.kv(context).chunk(2, dim=1)
-        return self.project(channel_attention(self.q(x), k, v, self.heads, self.temperature))
+        return self.attend(self.q(x), *self.kv(context).chunk(2, dim=1))
 
 
 class CrossModalFusion(nn.Module):

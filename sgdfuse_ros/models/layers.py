@@ -48,15 +48,27 @@ class GatedConvFFN(nn.Module):
         return self.project(nn.functional.gelu(x1) * x2)
 
 
-def channel_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int,
-                      temperature: torch.Tensor) -> torch.Tensor:
-    """Transposed (channel) attention of Restormer's MDTA: a CxC map per head, linear in the pixel count.
+class ChannelAttention(nn.Module):
+    """Transposed (channel) attention of Restormer's MDTA: a (C/h)x(C/h) map per head, linear in the pixel count.
 
-    q, k, v: (N, C, H, W); temperature: (heads, 1, 1). Returns (N, C, H, W).
+    Holds what the self- and cross-attention modules share: the head count, a learned temperature per head and
+    the 1x1 output projection; subclasses make q, k and v.
     """
-    n, c, h, w = q.shape
-    q = nn.functional.normalize(q.reshape(n, heads, c // heads, h * w), dim=-1)
-    k = nn.functional.normalize(k.reshape(n, heads, c // heads, h * w), dim=-1)
-    v = v.reshape(n, heads, c // heads, h * w)
-    attn = torch.softmax(q @ k.transpose(-2, -1) * temperature, dim=-1)
-    return (attn @ v).reshape(n, c, h, w)
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"dim {dim} is not a multiple of heads {heads}")
+        self.heads = heads
+        self.temperature = nn.Parameter(torch.ones(heads, 1, 1))
+        self.project = nn.Conv2d(dim, dim, 1)
+
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """q, k, v: (N, C, H, W) -> (N, C, H, W), L2-normalised q/k, softmax over channels, projected."""
+        n, c, h, w = q.shape
+        heads = self.heads
+        q = nn.functional.normalize(q.reshape(n, heads, c // heads, h * w), dim=-1)
+        k = nn.functional.normalize(k.reshape(n, heads, c // heads, h * w), dim=-1)
+        v = v.reshape(n, heads, c // heads, h * w)
+        attn = torch.softmax(q @ k.transpose(-2, -1) * self.temperature, dim=-1)
+        return self.project((attn @ v).reshape(n, c, h, w))

@@ -10,25 +10,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import GatedConvFFN, LayerNorm2d, channel_attention, conv
+from .layers import ChannelAttention, GatedConvFFN, LayerNorm2d, conv
 
 
-class ChannelSelfAttention(nn.Module):
+class ChannelSelfAttention(ChannelAttention):
     """MDTA: 1x1 + 3x3 depthwise q/k/v, L2-normalised channel attention with a learned temperature."""
 
     def __init__(self, dim: int, heads: int) -> None:
-        super().__init__()
-        if dim % heads:
-            raise ValueError(f"dim {dim} is not a multiple of heads {heads}")
-        self.heads = heads
-        self.temperature = nn.Parameter(torch.ones(heads, 1, 1))
+        super().__init__(dim, heads)
         self.qkv = nn.Conv2d(dim, dim * 3, 1)
         self.qkv_dw = conv(dim * 3, dim * 3, 3, groups=dim * 3)
-        self.project = nn.Conv2d(dim, dim, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q, k, v = self.qkv_dw(self.qkv(x)).chunk(3, dim=1)
-        return self.project(channel_attention(q, k, v, self.heads, self.temperature))
+        return self.attend(*self.qkv_dw(self.qkv(x)).chunk(3, dim=1))
 
 
 class TransformerBlock(nn.Module):
