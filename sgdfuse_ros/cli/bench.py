@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from .common import split_list
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmark pipelines per backend and size",
@@ -30,11 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_masks(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from ..bench import masks
 
-    models = [m.strip() for m in args.masks.split(",") if m.strip() and m.strip() != "offline"]
+    models = [m for m in split_list(args.masks) if m != "offline"]
     out = Path(args.out) / "masks.json"
     result = masks.run(out, models, points_per_side=4, threads=args.threads, dataset="msrs_test", count=10,
                        runs=args.iters)
@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
     if args.iters < 1 or args.warmup < 0:
         raise ConfigError("--iters must be >= 1 and --warmup >= 0")
     result = run_benchmarks(
-        [s for s in args.pipelines.split(",") if s.strip()], [b.strip() for b in args.backends.split(",")],
-        [parse_shape(s) for s in args.sizes.split(",") if s.strip()], iters=args.iters, warmup=args.warmup,
+        split_list(args.pipelines), split_list(args.backends),
+        [parse_shape(s) for s in split_list(args.sizes)], iters=args.iters, warmup=args.warmup,
         threads=args.threads, reference=None if args.reference == "none" else args.reference,
         random_weights=args.random_weights)
     out = Path(args.out)
