@@ -60,6 +60,18 @@ def test_eval_writes_reports_and_records_failures(tmp_path, pair_folder, capsys)
     assert float(gff["SF"]) > float(avg["SF"])  # averaging blurs: lowest spatial frequency
 
 
+def test_eval_writes_published_md_beside_its_reports(tmp_path, pair_folder, capsys):
+    peers = tmp_path / "peers.md"
+    peers.write_text("| set | method | SF | EN |\n|---|---|---|---|\n| set | blur | 0.001 | 99 |\n")
+    out = tmp_path / "eval"
+    main(["eval", "--methods", "average", "--datasets", str(pair_folder), "-o", str(out), "--published", str(peers)])
+    text = (out / "published.md").read_text()
+    assert "| blur (published) |" in text and "- average vs blur: **1 of 2** (SF)" in text
+    assert main(["eval", "--methods", "average", "--datasets", str(pair_folder), "-o", str(tmp_path / "x"),
+                 "--published", str(tmp_path / "missing.md")]) == 2
+    assert not (tmp_path / "x").exists()  # the bad file stopped it before any work
+
+
 def test_demo_writes_fused_images_and_grid(tmp_path, samples_dir, capsys):
     assert main(["demo", "-o", str(tmp_path), "--pipeline", "average", "--frames", "4"]) == 0
     assert (tmp_path / "grid.png").stat().st_size > 0

@@ -21,6 +21,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save-fused", action="store_true", help="also write every fused image")
     p.add_argument("--mask-perturb", default="",
                    help="also score each masked pipeline with perturbed masks, e.g. erode:3,dilate:3")
+    p.add_argument("--published", default="",
+                   help="a Markdown table of published results (e.g. shared/PEERS.md): also write published.md, "
+                        "those rows beside ours with the metrics each of ours wins against each")
     p.add_argument("--ablations", action="store_true",
                    help="score the refiner ablation variants instead of --methods (one table, ablations.md; "
                         "--limit defaults to 20 pairs per set, 0: all)")
@@ -59,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     from ..config import pipeline_from_spec
     from ..evaluation import evaluate, markdown_table
     from ..metrics import DEFAULT_METRICS
+    from ..published import compare, read_published
 
+    published = read_published(args.published) if args.published else None  # a bad file fails before the work
     pipelines = dict(pipeline_from_spec(s) for s in split_list(args.methods))
     if args.mask_perturb:
         pipelines.update(perturbed_variants(pipelines, args.mask_perturb))
@@ -69,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
                       out_dir=out, limit=args.limit, save_fused=args.save_fused)
     print(markdown_table(result.means(), metrics))
     print(f"reports in {out}/: summary.md, summary.csv, scores.csv, metrics.png, grid_*.jpg")
+    if published is not None:
+        text = compare(result.means(), published, metrics)
+        (out / "published.md").write_text(text)
+        print(text)
+        print(f"published results beside ours: {out / 'published.md'}")
     for s in result.errors:
         print(f"  failed: {s.dataset}/{s.pair} [{s.method}]: {s.error}")
     return 1 if result.errors or any(result.unmatched.values()) else 0
