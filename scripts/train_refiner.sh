@@ -28,3 +28,21 @@ T3=runs/teacher_s3/model.pt
 $PY -m sgdfuse_ros.training.select sgdfuse:refiner_steps=2 sgdfuse:refiner_steps=1 sgdfuse:refiner_steps=4 \
     sgdfuse-teacher:refiner_steps=4 "sgdfuse-teacher:refiner_weights=$T3:refiner_steps=4" \
     "sgdfuse-teacher:refiner_weights=$T3:refiner_steps=1" --baselines stage1 --out docs/results/refiner_selection
+
+# 5. Choose the sampler's start x_T (seeded draw vs zero, the prior's mean) together with the evaluations, on
+#    the validation set: the preset `sgdfuse` uses the winner, x_T = 0 with 2 evaluations (docs/refiner.md).
+$PY -m sgdfuse_ros.training.select sgdfuse:refiner_noise=seeded sgdfuse:refiner_noise=seeded:refiner_steps=2 \
+    sgdfuse:refiner_noise=zero sgdfuse:refiner_noise=zero:refiner_steps=2 sgdfuse:refiner_noise=zero:refiner_steps=4 \
+    --baselines stage1 --out docs/results/refiner_noise_selection
+
+# Tried, not shipped (scored by the same rule; docs/refiner.md): a student distilled for 1 evaluation, and the
+# 3x longer-trained teacher's students without and with the pseudo-target term.
+$PY -m sgdfuse_ros train distill --teacher sgdfuse_ros/weights/refiner_teacher.pt --out runs/student_s2_t4_1step \
+    --student-steps 1 --teacher-steps 4 --seed 0 --threads 1 --no-progress
+$PY -m sgdfuse_ros train distill --teacher "$T3" --out runs/student_s3_w0 --student-steps 2 --teacher-steps 4 \
+    --seed 0 --threads 1 --no-progress
+$PY -m sgdfuse_ros train distill --teacher "$T3" --out runs/student_s3_w1 --student-steps 2 --teacher-steps 4 \
+    --w-target 1 --seed 0 --threads 1 --no-progress
+$PY -m sgdfuse_ros.training.select sgdfuse sgdfuse:refiner_weights=runs/student_s2_t4_1step/model.pt:refiner_steps=1 \
+    sgdfuse:refiner_weights=runs/student_s3_w0/model.pt sgdfuse:refiner_weights=runs/student_s3_w1/model.pt \
+    --baselines stage1 --out docs/results/refiner_students_tried

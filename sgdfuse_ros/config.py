@@ -16,7 +16,7 @@ import yaml
 from .errors import ConfigError
 from .masks import build_mask_source, check_mask_options, mask_options
 from .pipeline import FusionPipeline
-from .refiner import REFINERS, build_refiner
+from .refiner import NOISES, REFINERS, build_refiner
 
 
 @dataclass
@@ -30,6 +30,7 @@ class PipelineConfig:
     refiner: str = ""  # stage 2: "" (none) | student (distilled, few steps) | teacher (many steps)
     refiner_steps: int = 0  # refiner network evaluations (DDIM steps); 0 = the checkpoint's own
     refiner_weights: str = ""  # refiner checkpoint; "" = the shipped file of `refiner`
+    refiner_noise: str = "seeded"  # sampler start x_T: seeded (a fixed-seed draw) | zero (the prior's mean)
     masks: str = "offline"  # semantic prior (docs/masks.md): none | offline | sam | sam-onnx
     mask_encoding: str = "saliency-weighted"  # many masks -> one channel: saliency-weighted | binary-union
     mask_mode: str = "every_frame"  # every_frame | every_n | async (SAM in a worker thread)
@@ -53,6 +54,8 @@ class PipelineConfig:
         if self.refiner not in ("", *REFINERS) or self.refiner_steps < 0:
             raise ConfigError(f"refiner must be '' or one of {', '.join(REFINERS)} with refiner_steps >= 0, "
                               f"got {self.refiner!r}, {self.refiner_steps}")
+        if self.refiner_noise not in NOISES:
+            raise ConfigError(f"refiner_noise must be one of {', '.join(NOISES)}, got {self.refiner_noise!r}")
         name, mask_opts = mask_options(self)
         check_mask_options(name, **mask_opts)
 
@@ -94,16 +97,19 @@ def build_pipeline(config: PipelineConfig) -> FusionPipeline:
         homography=homography,
         masks=build_mask_source(mask_name, **mask_opts),
         refiner=build_refiner(config.refiner, config.refiner_steps, config.refiner_weights,
-                              backend=config.backend, engines_dir=config.engines_dir or None),
+                              backend=config.backend, engines_dir=config.engines_dir or None,
+                              noise=config.refiner_noise),
         **options,
     )
 
 
 # Named pipelines; the first is the shipped default (`--pipeline default`, the demo, and the node's
-# config/sgdfuse.yaml): stage 1 + masks + the student at 1 network evaluation, the step count chosen on the
-# validation set (docs/refiner.md). PipelineConfig()'s own defaults are the bare classic GFF (no weights).
+# config/sgdfuse.yaml): stage 1 + masks + the student at 2 network evaluations from x_T = 0, the sampler
+# chosen on the validation set (docs/refiner.md). PipelineConfig()'s own defaults are the bare classic GFF
+# (no weights).
 PRESETS: dict[str, dict[str, Any]] = {
-    "sgdfuse": {"method": "stage1", "masks": "offline", "refiner": "student", "refiner_steps": 1},
+    "sgdfuse": {"method": "stage1", "masks": "offline", "refiner": "student", "refiner_steps": 2,
+                "refiner_noise": "zero"},
     "gff": {"method": "gff"},
     "sgdfuse-teacher": {"method": "stage1", "masks": "offline", "refiner": "teacher"},  # its many-step teacher
 }

@@ -4,9 +4,10 @@
 contrast-normalised by a monotone map fitted to the initial fusion (``diffusion.contrast``, when the
 checkpoint asks for it), then the network generates the residual over the normalised initial fusion,
 conditioned on [initial, IR, VIS, IR mask, VIS mask] (``diffusion.condition``),
-with ``steps`` deterministic DDIM evaluations from a fixed-seed noise (the same input gives the same
-output). The shipped weights are ``refiner_teacher.pt`` (many steps) and ``refiner_student.pt`` (the
-distilled few-step student that the default pipeline runs). No masks this frame (``{}``) means zero masks.
+with ``steps`` deterministic DDIM evaluations from a fixed x_T (``noise``: a fixed-seed draw, or zero; the
+same input gives the same output). The shipped weights are ``refiner_teacher.pt`` (many steps) and
+``refiner_student.pt`` (the distilled few-step student that the default pipeline runs). No masks this frame
+(``{}``) means zero masks.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .images import PreparedPair
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 REFINERS = ("student", "teacher")
+NOISES = ("seeded", "zero")  # the sampler's start x_T: a fixed-seed draw, or the prior's mean
 MODEL_NAME = "refiner_unet"
 
 
@@ -28,9 +30,11 @@ class DiffusionRefiner:
     """Refines an initial fused luma with a refiner checkpoint (teacher or student)."""
 
     def __init__(self, weights: str | Path, steps: int | None = None, device: str = "cpu",
-                 seed: int = 0, backend: str | None = None, engines_dir: str | Path | None = None) -> None:
+                 noise: str = "seeded", backend: str | None = None, engines_dir: str | Path | None = None
+                 ) -> None:
         import torch
 
+        from .diffusion.condition import initial_noise
         from .diffusion.schedule import NoiseSchedule
         from .models import load_model
 
@@ -48,7 +52,8 @@ class DiffusionRefiner:
             raise ConfigError(f"refiner steps must be >= 1, got {self.steps}")
         self.device = torch.device(device)
         self.model = model.to(self.device)
-        self.seed = seed
+        initial_noise((1,), noise)  # an unknown kind fails here, not on the first frame
+        self.noise = noise
         self.info: dict[str, Any] = info
         self.name = Path(weights).stem
         self.runner = None  # with a backend: the whole sampler as one graph on a sgdfuse_ros.runtime backend
@@ -60,7 +65,7 @@ class DiffusionRefiner:
     def __call__(self, pair: PreparedPair, initial: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
         import torch
 
-        from .diffusion.condition import condition, refine_residual, refined_image, seeded_noise
+        from .diffusion.condition import condition, initial_noise, refine_residual, refined_image
         from .diffusion.contrast import ContrastStretch
 
         if initial.shape != pair.shape:
@@ -77,18 +82,18 @@ class DiffusionRefiner:
             tensors = [torch.from_numpy(np.ascontiguousarray(a, np.float32))[None, None] for a in arrays]
             t_init, t_ir, t_vis, t_mir, t_mvis = (t.to(self.device) for t in tensors)
             cond = condition(t_init, t_ir, t_vis, t_mir, t_mvis)
-            noise = seeded_noise(tuple(t_init.shape), self.seed).to(self.device)
+            noise = initial_noise(tuple(t_init.shape), self.noise).to(self.device)
             x0 = refine_residual(self.model, self.schedule, cond, self.steps, noise, self.mode)
             return refined_image(t_init, x0, self.mu)[0, 0].float().cpu().numpy()
 
 
 def build_refiner(name: str, steps: int = 0, weights: str | Path = "", device: str = "cpu",
-                  backend: str | None = None, engines_dir: str | Path | None = None
+                  backend: str | None = None, engines_dir: str | Path | None = None, noise: str = "seeded"
                   ) -> DiffusionRefiner | None:
     """``""`` -> None (no refiner); ``"student"`` / ``"teacher"`` -> the shipped (or given) weights."""
     if not name:
         return None
     if name not in REFINERS:
         raise ConfigError(f"refiner must be '' or one of {', '.join(REFINERS)}, got {name!r}")
-    return DiffusionRefiner(weights or WEIGHTS_DIR / f"refiner_{name}.pt", steps or None, device,
+    return DiffusionRefiner(weights or WEIGHTS_DIR / f"refiner_{name}.pt", steps or None, device, noise=noise,
                             backend=backend, engines_dir=engines_dir)

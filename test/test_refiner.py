@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from sgdfuse_ros.diffusion.condition import condition, refine_residual, seeded_noise
+from sgdfuse_ros.diffusion.condition import condition, initial_noise, refine_residual, refined_image
 from sgdfuse_ros.diffusion.schedule import NoiseSchedule
 from sgdfuse_ros.errors import CheckpointError, ConfigError, InputError
 from sgdfuse_ros.images import prepare_pair
@@ -60,11 +60,11 @@ def test_student_one_and_two_step_outputs(steps):
     net = build_model("refiner_unet", **SMALL).eval()
     cond = torch.rand(1, 5, 30, 41)
     with torch.no_grad():
-        x0 = refine_residual(net, NoiseSchedule(), cond, steps, seeded_noise((1, 1, 30, 41), 0))
-        direct = refine_residual(net, NoiseSchedule(), cond, steps, seeded_noise((1, 1, 30, 41), 0), "direct")
+        x0 = refine_residual(net, NoiseSchedule(), cond, steps, initial_noise((1, 1, 30, 41)))
+        direct = refine_residual(net, NoiseSchedule(), cond, steps, initial_noise((1, 1, 30, 41)), "direct")
     assert x0.shape == direct.shape == (1, 1, 30, 41) and float(x0.abs().max()) <= 1.0
     with pytest.raises(ConfigError):
-        refine_residual(net, NoiseSchedule(), cond, steps, seeded_noise((1, 1, 30, 41), 0), "gan")
+        refine_residual(net, NoiseSchedule(), cond, steps, initial_noise((1, 1, 30, 41)), "gan")
 
 
 @pytest.fixture()
@@ -99,6 +99,23 @@ def test_refiner_accepts_no_masks_and_checks_the_initial_shape(small_checkpoint)
     assert out.shape == (24, 24) and out.dtype == np.float32 and out.min() >= 0.0 and out.max() <= 1.0
     with pytest.raises(InputError, match="initial"):
         refiner(pair, pair.vis[:20], {})
+
+
+def test_zero_noise_starts_the_sampler_at_the_prior_mean(small_checkpoint):
+    pair = prepare_pair(*_pair(24, 32))
+    initial = (pair.ir + pair.vis) / 2
+    zero = DiffusionRefiner(small_checkpoint, steps=1, noise="zero")
+    seeded = DiffusionRefiner(small_checkpoint, steps=1)
+    assert not np.array_equal(zero(pair, initial, {}), seeded(pair, initial, {}))  # x_T matters to the network
+    assert torch.equal(initial_noise((1, 1, 4, 4), "zero"), torch.zeros(1, 1, 4, 4))
+    with torch.no_grad():  # what the refiner runs with noise="zero": x_T = 0
+        cond = condition(*(torch.from_numpy(a)[None, None] for a in (initial, pair.ir, pair.vis)),
+                         torch.zeros(1, 1, 24, 32), torch.zeros(1, 1, 24, 32))
+        x0 = refine_residual(zero.model, zero.schedule, cond, 1, torch.zeros(1, 1, 24, 32))
+    expected = refined_image(torch.from_numpy(initial)[None, None], x0, zero.mu)[0, 0].numpy()
+    assert np.allclose(zero(pair, initial, {}), expected, atol=1e-6)
+    with pytest.raises(ConfigError, match="noise"):
+        DiffusionRefiner(small_checkpoint, noise="pink")
 
 
 def test_refiner_checkpoint_errors(tmp_path, small_checkpoint):

@@ -248,6 +248,10 @@ def test_unrolled_refiner_on_onnxruntime_matches_the_torch_sampler(refiner_check
     assert float(np.abs(onnx_out - torch_out).max()) <= FP32_TOLERANCE
     no_masks = DiffusionRefiner(refiner_checkpoint)(pair, initial, {})
     assert float(np.abs(onnx_refiner(pair, initial, {}) - no_masks).max()) <= FP32_TOLERANCE
+    zero = DiffusionRefiner(refiner_checkpoint, noise="zero")(pair, initial, masks)
+    onnx_zero = DiffusionRefiner(refiner_checkpoint, noise="zero", backend="onnxruntime")
+    assert float(np.abs(onnx_zero(pair, initial, masks) - zero).max()) <= FP32_TOLERANCE
+    assert not onnx_zero.runner._noise[(37, 53)].any() and onnx_refiner.runner._noise[(37, 53)].any()  # x_T fed
 
 
 def test_the_refiner_graph_has_no_per_step_inputs(refiner_checkpoint):

@@ -3,7 +3,8 @@
 Variants (rows), each scored with the nine headline metrics on every dataset:
 
 - ``stage 1``: the initial fusion alone (the reference every row is compared with);
-- ``full (default ...)``: stage 1 + offline masks + the distilled student at the default pipeline's steps;
+- ``full (default ...)``: stage 1 + offline masks + the distilled student at the default pipeline's steps
+  and sampler start x_T; ``full, seeded x_T`` / ``full, x_T = 0``: the same with the other start;
 - ``stage 1 + contrast map only``: the refiner's monotone contrast normalisation without the network;
 - ``teacher N steps``: the many-step teacher sampled with 1, 2, 4 steps without distillation, and with its
   own step count; ``student N steps``: the student run with the other step counts of 1, 2, 4;
@@ -41,6 +42,7 @@ class Variant:
     initial: str = "stage1"  # initial-fusion method
     weights: Path | None = None  # refiner checkpoint; None: no refiner
     steps: int = 0  # 0: the checkpoint's own
+    noise: str = "seeded"  # the sampler's start x_T: seeded | zero
     masks: str = "offline"  # offline | zeros | erode:R | dilate:R
     contrast_only: bool = False  # apply only the refiner's contrast map (no network)
 
@@ -75,22 +77,30 @@ def _steps_label(steps: int) -> str:
     return "its own steps" if steps == 0 else f"{steps} step" + ("s" if steps > 1 else "")
 
 
+def _noise_label(noise: str) -> str:
+    return "x_T = 0" if noise == "zero" else "seeded x_T"
+
+
 def default_variants(ablation_dir: Path, weights_dir: Path = WEIGHTS_DIR, radius: int = 5) -> list[Variant]:
     from ..config import PRESETS
 
     student, teacher = weights_dir / "refiner_student.pt", weights_dir / "refiner_teacher.pt"
     steps = PRESETS["sgdfuse"].get("refiner_steps", 0)  # the default pipeline's student evaluations
+    noise = PRESETS["sgdfuse"].get("refiner_noise", "seeded")  # and its sampler start
+    other = "zero" if noise == "seeded" else "seeded"
     runs = Path(ablation_dir)
     return [
         Variant("stage 1"),
-        Variant(f"full (default: student, {_steps_label(steps)})", weights=student, steps=steps),
+        Variant(f"full (default: student, {_steps_label(steps)}, {_noise_label(noise)})", weights=student,
+                steps=steps, noise=noise),
+        Variant(f"full, {_noise_label(other)}", weights=student, steps=steps, noise=other),
         Variant("stage 1 + contrast map only", weights=student, contrast_only=True),
-        *[Variant(f"student {n} steps", weights=student, steps=n) for n in (1, 2, 4) if n != steps],
+        *[Variant(f"student {n} steps", weights=student, steps=n, noise=noise) for n in (1, 2, 4) if n != steps],
         *[Variant(f"teacher {n} steps", weights=teacher, steps=n) for n in (1, 2, 4)],
         Variant("teacher, its own steps", weights=teacher),
-        Variant("no masks (zeros at inference)", weights=student, steps=steps, masks="zeros"),
-        Variant(f"masks eroded {radius}px", weights=student, steps=steps, masks=f"erode:{radius}"),
-        Variant(f"masks dilated {radius}px", weights=student, steps=steps, masks=f"dilate:{radius}"),
+        Variant("no masks (zeros at inference)", weights=student, steps=steps, noise=noise, masks="zeros"),
+        Variant(f"masks eroded {radius}px", weights=student, steps=steps, noise=noise, masks=f"erode:{radius}"),
+        Variant(f"masks dilated {radius}px", weights=student, steps=steps, noise=noise, masks=f"dilate:{radius}"),
         Variant("short run: full", weights=runs / "full" / "model.pt", steps=4),
         Variant("short run: no diffusion", weights=runs / "direct" / "model.pt"),
         Variant("short run: no HFAH", weights=runs / "conv_head" / "model.pt", steps=4),
@@ -119,7 +129,7 @@ def build_variant(v: Variant):
     """(pipeline, network evaluations, GFLOPs per evaluation) of a variant."""
     from ..pipeline import FusionPipeline
 
-    refiner = DiffusionRefiner(v.weights, v.steps or None) if v.weights is not None else None
+    refiner = DiffusionRefiner(v.weights, v.steps or None, noise=v.noise) if v.weights is not None else None
     if refiner is not None and v.contrast_only:
         return FusionPipeline(v.initial, refiner=ContrastOnly(refiner)), 0, 0.0
     masks = None if v.masks == "zeros" or refiner is None else _MaskVariant(v.masks)

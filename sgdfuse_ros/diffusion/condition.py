@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..refiner import NOISES
 from .sampler import ddim_sample
 from .schedule import NoiseSchedule
 
@@ -53,8 +54,16 @@ def refined_image(initial: torch.Tensor, x0: torch.Tensor, mu: float) -> torch.T
     return (initial + decode_residual(x0, mu)).clamp(0.0, 1.0)
 
 
-def seeded_noise(shape: tuple[int, ...], seed: int) -> torch.Tensor:
-    """x_T for inference: the same noise for the same size and seed (a deterministic refiner)."""
+def initial_noise(shape: tuple[int, ...], noise: str = "seeded", seed: int = 0) -> torch.Tensor:
+    """x_T for inference, the same for the same size (a deterministic refiner).
+
+    ``seeded``: a draw from N(0, 1) with a fixed seed; ``zero``: x_T = 0, the prior's mean, so that nothing
+    in the output depends on a particular draw (no seed-dependent texture; docs/refiner.md).
+    """
+    if noise not in NOISES:
+        raise ConfigError(f"refiner noise must be one of {', '.join(NOISES)}, got {noise!r}")
+    if noise == "zero":
+        return torch.zeros(shape)
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
 
 

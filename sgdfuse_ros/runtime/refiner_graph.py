@@ -11,7 +11,7 @@ timestep embeddings and their MLPs become constants folded at export, the condit
 TensorRT fuses the DDIM update arithmetic into neighbouring kernels. The costs: the engine holds the
 weights N times (the student is small, so this is little) and a different step count is another graph
 (hence another model hash and engine). Activation memory does not grow with N: the steps run one after
-the other and TensorRT reuses their buffers. The noise is an input (seeded on the host, cached per size),
+the other and TensorRT reuses their buffers. The noise x_T is an input (made on the host, cached per size),
 so every backend gives the same image for the same frame.
 """
 
@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..diffusion.condition import condition, refine_residual, refined_image, seeded_noise
+from ..diffusion.condition import condition, initial_noise, refine_residual, refined_image
 from ..diffusion.schedule import NoiseSchedule
 from .base import ModelIO
 from .select import create_runtime
@@ -66,7 +66,7 @@ class RefinerRunner:
 
     def __init__(self, refiner: DiffusionRefiner, backend: str,
                  engines_dir: str | Path | None = None) -> None:
-        self.seed = refiner.seed
+        self.noise = refiner.noise
         self.runtime = create_runtime(refiner_graph(refiner), REFINER_IO, name=refiner_model_name(refiner),
                                       backend=backend, engines_dir=engines_dir)
         self._noise: dict[tuple[int, int], np.ndarray] = {}
@@ -76,7 +76,7 @@ class RefinerRunner:
         """float32 HxW arrays (one grid) -> refined luma float32 HxW."""
         shape = initial.shape
         if shape not in self._noise:
-            self._noise[shape] = seeded_noise((1, 1, *shape), self.seed).numpy()
+            self._noise[shape] = initial_noise((1, 1, *shape), self.noise).numpy()
         arrays = (initial, ir, vis, mask_ir, mask_vis)
         inputs = {name: np.ascontiguousarray(a, np.float32)[None, None]
                   for (name, _), a in zip(REFINER_IO.inputs, arrays, strict=False)}
