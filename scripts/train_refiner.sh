@@ -20,20 +20,21 @@ $PY -m sgdfuse_ros train distill --teacher runs/teacher_s2/model.pt --out runs/s
 $PY -m sgdfuse_ros.training.refiner runs/teacher_s2/model.pt sgdfuse_ros/weights/refiner_teacher.pt
 $PY -m sgdfuse_ros.training.refiner runs/student_s2_t4/model.pt sgdfuse_ros/weights/refiner_student.pt
 
-# 4. Choose the student's network evaluations on the validation set (against stage 1; the preset `sgdfuse`
-#    uses the winner, 1). A 3x longer-trained teacher is scored as a candidate too (it did not win).
+# 4. Choose the student's network evaluations on the validation set (against stage 1; the winner, 1, was the
+#    preset's until step 5). A 3x longer-trained teacher is scored as a candidate too (it did not win).
 $PY -m sgdfuse_ros train refiner --out runs/teacher_s3 --steps 6000 --batch 4 --crop 96 --lr 1e-3 --seed 0 \
     --val-every 2000 --threads 1 --no-progress
 T3=runs/teacher_s3/model.pt
-$PY -m sgdfuse_ros.training.select sgdfuse:refiner_steps=2 sgdfuse:refiner_steps=1 sgdfuse:refiner_steps=4 \
+S=sgdfuse:refiner_noise=seeded  # the student from a seeded x_T, as this selection ran it (step 5 came later)
+$PY -m sgdfuse_ros.training.select $S:refiner_steps=2 $S:refiner_steps=1 $S:refiner_steps=4 \
     sgdfuse-teacher:refiner_steps=4 "sgdfuse-teacher:refiner_weights=$T3:refiner_steps=4" \
     "sgdfuse-teacher:refiner_weights=$T3:refiner_steps=1" --baselines stage1 --out docs/results/refiner_selection
 
 # 5. Choose the sampler's start x_T (seeded draw vs zero, the prior's mean) together with the evaluations, on
 #    the validation set: the preset `sgdfuse` uses the winner, x_T = 0 with 2 evaluations (docs/refiner.md).
-$PY -m sgdfuse_ros.training.select sgdfuse:refiner_noise=seeded sgdfuse:refiner_noise=seeded:refiner_steps=2 \
-    sgdfuse:refiner_noise=zero sgdfuse:refiner_noise=zero:refiner_steps=2 sgdfuse:refiner_noise=zero:refiner_steps=4 \
-    --baselines stage1 --out docs/results/refiner_noise_selection
+Z=sgdfuse:refiner_noise=zero
+$PY -m sgdfuse_ros.training.select $S:refiner_steps=1 $S:refiner_steps=2 $Z:refiner_steps=1 $Z:refiner_steps=2 \
+    $Z:refiner_steps=4 --baselines stage1 --out docs/results/refiner_noise_selection
 
 # Tried, not shipped (scored by the same rule; docs/refiner.md): a student distilled for 1 evaluation, and the
 # 3x longer-trained teacher's students without and with the pseudo-target term.
