@@ -16,7 +16,7 @@ $PY -m sgdfuse_ros train refiner --out runs/teacher_s2 --steps 2000 --batch 4 --
 $PY -m sgdfuse_ros train distill --teacher runs/teacher_s2/model.pt --out runs/student_s2_t4 --student-steps 2 \
     --teacher-steps 4 --seed 0 --threads 2 --no-progress
 
-# 3. Ship both and record them in sgdfuse_ros/weights/manifest.json.
+# 3. Ship both and record them in sgdfuse_ros/weights/manifest.json (step 6 replaces this student).
 $PY -m sgdfuse_ros.training.refiner runs/teacher_s2/model.pt sgdfuse_ros/weights/refiner_teacher.pt
 $PY -m sgdfuse_ros.training.refiner runs/student_s2_t4/model.pt sgdfuse_ros/weights/refiner_student.pt
 
@@ -25,25 +25,34 @@ $PY -m sgdfuse_ros.training.refiner runs/student_s2_t4/model.pt sgdfuse_ros/weig
 $PY -m sgdfuse_ros train refiner --out runs/teacher_s3 --steps 6000 --batch 4 --crop 96 --lr 1e-3 --seed 0 \
     --val-every 2000 --threads 1 --no-progress
 T3=runs/teacher_s3/model.pt
-S=sgdfuse:refiner_noise=seeded  # the student from a seeded x_T, as this selection ran it (step 5 came later)
+# The 2-evaluation student, shipped as refiner_student.pt until step 6 (the selections below ran with it
+# shipped, so their selection.json files name it just `sgdfuse`), from a seeded x_T as this selection ran it.
+P=runs/student_s2_t4/model.pt
+S=sgdfuse:refiner_noise=seeded:refiner_weights=$P
 $PY -m sgdfuse_ros.training.select $S:refiner_steps=2 $S:refiner_steps=1 $S:refiner_steps=4 \
     sgdfuse-teacher:refiner_steps=4 "sgdfuse-teacher:refiner_weights=$T3:refiner_steps=4" \
     "sgdfuse-teacher:refiner_weights=$T3:refiner_steps=1" --baselines stage1 --out docs/results/refiner_selection
 
 # 5. Choose the sampler's start x_T (seeded draw vs zero, the prior's mean) together with the evaluations, on
-#    the validation set: the preset `sgdfuse` uses the winner, x_T = 0 with 2 evaluations (docs/refiner.md).
-Z=sgdfuse:refiner_noise=zero
+#    the validation set (the winner, 2 evaluations from x_T = 0, was the preset's only until step 6).
+Z=sgdfuse:refiner_noise=zero:refiner_weights=$P
 $PY -m sgdfuse_ros.training.select $S:refiner_steps=1 $S:refiner_steps=2 $Z:refiner_steps=1 $Z:refiner_steps=2 \
     $Z:refiner_steps=4 --baselines stage1 --out docs/results/refiner_noise_selection
 
-# Tried, not shipped (scored by the same rule; docs/refiner.md): a student distilled for 1 evaluation, and the
-# 3x longer-trained teacher's students without and with the pseudo-target term.
+# 6. Other students, scored with the other candidates in one run of the rule; the preset `sgdfuse` uses the
+#    winner: the student distilled for 1 evaluation, run from x_T = 0, shipped as refiner_student.pt (last
+#    line). Its run was interrupted at step 600 and continued with --resume (the state includes the RNGs).
 $PY -m sgdfuse_ros train distill --teacher sgdfuse_ros/weights/refiner_teacher.pt --out runs/student_s2_t4_1step \
     --student-steps 1 --teacher-steps 4 --seed 0 --threads 1 --no-progress
 $PY -m sgdfuse_ros train distill --teacher "$T3" --out runs/student_s3_w0 --student-steps 2 --teacher-steps 4 \
     --seed 0 --threads 1 --no-progress
 $PY -m sgdfuse_ros train distill --teacher "$T3" --out runs/student_s3_w1 --student-steps 2 --teacher-steps 4 \
     --w-target 1 --seed 0 --threads 1 --no-progress
-$PY -m sgdfuse_ros.training.select sgdfuse sgdfuse:refiner_weights=runs/student_s2_t4_1step/model.pt:refiner_steps=1 \
-    sgdfuse:refiner_weights=runs/student_s3_w0/model.pt sgdfuse:refiner_weights=runs/student_s3_w1/model.pt \
-    --baselines stage1 --out docs/results/refiner_students_tried
+O=runs/student_s2_t4_1step/model.pt
+$PY -m sgdfuse_ros.training.select $S:refiner_steps=1 $Z:refiner_steps=1 $Z:refiner_steps=2 $Z:refiner_steps=4 \
+    sgdfuse:refiner_noise=seeded:refiner_steps=1:refiner_weights=$O \
+    sgdfuse:refiner_noise=zero:refiner_steps=1:refiner_weights=$O \
+    sgdfuse:refiner_noise=zero:refiner_steps=2:refiner_weights=runs/student_s3_w0/model.pt \
+    sgdfuse:refiner_noise=zero:refiner_steps=2:refiner_weights=runs/student_s3_w1/model.pt --baselines stage1 \
+    --out docs/results/refiner_default_selection
+$PY -m sgdfuse_ros.training.refiner $O sgdfuse_ros/weights/refiner_student.pt

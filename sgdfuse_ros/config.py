@@ -104,11 +104,11 @@ def build_pipeline(config: PipelineConfig) -> FusionPipeline:
 
 
 # Named pipelines; the first is the shipped default (`--pipeline default`, the demo, and the node's
-# config/sgdfuse.yaml): stage 1 + masks + the student at 2 network evaluations from x_T = 0, the sampler
-# chosen on the validation set (docs/refiner.md). PipelineConfig()'s own defaults are the bare classic GFF
-# (no weights).
+# config/sgdfuse.yaml): stage 1 + masks + the student (distilled for 1 network evaluation) from x_T = 0, the
+# student and sampler chosen on the validation set (docs/refiner.md). PipelineConfig()'s own defaults are the
+# bare classic GFF (no weights).
 PRESETS: dict[str, dict[str, Any]] = {
-    "sgdfuse": {"method": "stage1", "masks": "offline", "refiner": "student", "refiner_steps": 2,
+    "sgdfuse": {"method": "stage1", "masks": "offline", "refiner": "student", "refiner_steps": 1,
                 "refiner_noise": "zero"},
     "gff": {"method": "gff"},
     "sgdfuse-teacher": {"method": "stage1", "masks": "offline", "refiner": "teacher"},  # its many-step teacher

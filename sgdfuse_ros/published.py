@@ -46,6 +46,7 @@ def read_published(path: str | Path) -> Means:
         cells = _cells(line)
         if "method" in (c.lower() for c in cells):
             header = [c.lower() if c.lower() == "method" else c for c in cells]
+            dataset = ""  # a new table names its own sets
             continue
         if not header or all(_RULE.match(c) for c in cells) or len(cells) != len(header):
             continue

@@ -102,6 +102,6 @@ def test_eval_ablations_writes_one_table_and_counts_failed_pairs(tmp_path, pair_
                  "--ablation-dir", str(tmp_path / "not_trained")])
     table = (out / "ablations.md").read_text()
     assert code == 1 and "b.png" in table  # the corrupt pair is listed, the others scored
-    assert "| stage 1 | set |" in table and "| full (default: student, 2 steps, x_T = 0) | set |" in table
+    assert "| stage 1 | set |" in table and "| full (default: student, 1 step, x_T = 0) | set |" in table
     assert "| full, seeded x_T | set |" in table
     assert "short run: no HFAH: not trained" in table
