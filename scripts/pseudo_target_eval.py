@@ -14,12 +14,11 @@ import argparse
 import numpy as np
 
 from sgdfuse_ros.config import pipeline_from_spec
-from sgdfuse_ros.diffusion.target import pseudo_target
 from sgdfuse_ros.evaluation import evaluate
 from sgdfuse_ros.images import PreparedPair
 from sgdfuse_ros.metrics import DEFAULT_METRICS
 from sgdfuse_ros.published import compare, read_published
-from sgdfuse_ros.training.refiner import TargetConfig
+from sgdfuse_ros.training.refiner import TargetConfig, frame_target
 
 
 class PseudoTargetRefiner:
@@ -30,13 +29,9 @@ class PseudoTargetRefiner:
 
     def __call__(self, pair: PreparedPair, initial: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
         zeros = np.zeros_like(initial)
-        images = (pair.ir, pair.vis, initial)
-        stretch = self.target.fit_stretch(initial)
-        ir, vis, init = (stretch(x) for x in images) if stretch else images
-        t = self.target
-        return pseudo_target(ir, vis, init, masks.get("ir", zeros), masks.get("vis", zeros), lam=t.lam,
-                             mask_gain=t.mask_gain, activity_sigma=t.activity_sigma,
-                             initial_share=t.initial_share).astype(np.float32)
+        target, _ = frame_target(self.target, pair.ir, pair.vis, initial, masks.get("ir", zeros),
+                                 masks.get("vis", zeros))
+        return target.astype(np.float32)
 
 
 def main() -> int:

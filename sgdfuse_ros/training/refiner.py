@@ -148,6 +148,16 @@ def _weights_id(initial: str, initial_weights: str) -> str:
     return hashlib.sha1(path.read_bytes()).hexdigest()[:10] if path.is_file() else "none"
 
 
+def frame_target(target: TargetConfig, ir: np.ndarray, vis: np.ndarray, initial: np.ndarray, m_ir: np.ndarray,
+                 m_vis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One frame's pseudo-target, on the images contrast-normalised by the map fitted to ``initial``, and
+    that map's parameters (``_stretch_params``)."""
+    params = _stretch_params(target.fit_stretch(initial))
+    ir_n, vis_n, init_n = _apply_stretch(params, [ir, vis, initial])
+    return pseudo_target(ir_n, vis_n, init_n, m_ir, m_vis, lam=target.lam, mask_gain=target.mask_gain,
+                         activity_sigma=target.activity_sigma, initial_share=target.initial_share), params
+
+
 def prepare_arrays(samples: list[Sample], initial: str, initial_weights: str, target: TargetConfig
                    ) -> list[dict[str, np.ndarray]]:
     """Per sample: raw IR, VIS and initial fusion, offline masks (float16 HxW), the contrast map fitted to
@@ -162,10 +172,7 @@ def prepare_arrays(samples: list[Sample], initial: str, initial_weights: str, ta
         pair = PreparedPair(ir=ir, vis=vis, vis_cbcr=None)
         init = np.clip(fuse(pair.ir, pair.vis), 0.0, 1.0).astype(np.float32)
         m = masks(pair) or {k: np.zeros_like(pair.ir) for k in ("ir", "vis")}
-        params = _stretch_params(target.fit_stretch(init))
-        ir_n, vis_n, init_n = _apply_stretch(params, [pair.ir, pair.vis, init])
-        tgt = pseudo_target(ir_n, vis_n, init_n, m["ir"], m["vis"], lam=target.lam, mask_gain=target.mask_gain,
-                            activity_sigma=target.activity_sigma, initial_share=target.initial_share)
+        tgt, params = frame_target(target, pair.ir, pair.vis, init, m["ir"], m["vis"])
         arrays = {"ir": pair.ir, "vis": pair.vis, "initial": init, "m_ir": m["ir"], "m_vis": m["vis"],
                   "target": tgt}
         out.append({**{k: v.astype(np.float16) for k, v in arrays.items()}, "stretch": params})
