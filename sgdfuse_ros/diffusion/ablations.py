@@ -25,6 +25,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -89,18 +90,21 @@ def default_variants(ablation_dir: Path, weights_dir: Path = WEIGHTS_DIR, radius
     noise = PRESETS["sgdfuse"].get("refiner_noise", "seeded")  # and its sampler start
     other = "zero" if noise == "seeded" else "seeded"
     runs = Path(ablation_dir)
+
+    def default_student(label: str, **changes: Any) -> Variant:  # the default pipeline's student, one change
+        return Variant(label, **{"weights": student, "steps": steps, "noise": noise, **changes})
+
     return [
         Variant("stage 1"),
-        Variant(f"full (default: student, {_steps_label(steps)}, {_noise_label(noise)})", weights=student,
-                steps=steps, noise=noise),
-        Variant(f"full, {_noise_label(other)}", weights=student, steps=steps, noise=other),
+        default_student(f"full (default: student, {_steps_label(steps)}, {_noise_label(noise)})"),
+        default_student(f"full, {_noise_label(other)}", noise=other),
         Variant("stage 1 + contrast map only", weights=student, contrast_only=True),
-        *[Variant(f"student {n} steps", weights=student, steps=n, noise=noise) for n in (1, 2, 4) if n != steps],
+        *[default_student(f"student {n} steps", steps=n) for n in (1, 2, 4) if n != steps],
         *[Variant(f"teacher {n} steps", weights=teacher, steps=n) for n in (1, 2, 4)],
         Variant("teacher, its own steps", weights=teacher),
-        Variant("no masks (zeros at inference)", weights=student, steps=steps, noise=noise, masks="zeros"),
-        Variant(f"masks eroded {radius}px", weights=student, steps=steps, noise=noise, masks=f"erode:{radius}"),
-        Variant(f"masks dilated {radius}px", weights=student, steps=steps, noise=noise, masks=f"dilate:{radius}"),
+        default_student("no masks (zeros at inference)", masks="zeros"),
+        default_student(f"masks eroded {radius}px", masks=f"erode:{radius}"),
+        default_student(f"masks dilated {radius}px", masks=f"dilate:{radius}"),
         Variant("short run: full", weights=runs / "full" / "model.pt", steps=4),
         Variant("short run: no diffusion", weights=runs / "direct" / "model.pt"),
         Variant("short run: no HFAH", weights=runs / "conv_head" / "model.pt", steps=4),
