@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import split_list
+from ..options import split_list
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -12,8 +12,3 @@ def add_pipeline_args(parser: argparse.ArgumentParser, multiple: bool = False) -
     else:
         parser.add_argument("--pipeline", default="default",
                             help="preset or method name, or a .yaml config (default: best shipped pipeline)")
-
-
-def split_list(text: str) -> list[str]:
-    """``"a, b,,c"`` -> ``["a", "b", "c"]``: a comma-separated option's items, stripped, empties dropped."""
-    return [t.strip() for t in text.split(",") if t.strip()]

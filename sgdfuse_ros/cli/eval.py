@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_pipeline_args, split_list
+from ..options import split_list
+from .common import add_pipeline_args
 from .eval_det import add_arguments as add_det_arguments
 from .eval_det import run as run_det
 

@@ -11,7 +11,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from .common import split_list
+from ..options import split_list
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from .common import split_list
+from ..options import split_list
 
 log = logging.getLogger(__name__)
 PARITY_TOLERANCE = 1e-4  # max |onnxruntime - torch| on [0, 1] outputs accepted by `export onnx`
@@ -95,7 +95,7 @@ def _engines(args: argparse.Namespace, names: list[str]) -> int:
 
     device = eng.current_device(import_tensorrt())
     engines_dir = engines_dir_or_default(args.engines_dir)
-    sizes = [eng.parse_shape(s) for s in args.sizes.split(",") if s.strip()]
+    sizes = [eng.parse_shape(s) for s in split_list(args.sizes)]
     for name in names:
         module, io, model_name = _load(args, name)
         data = export_onnx(module, io)  # dynamic H/W: the bytes the runtime hashes to find these engines

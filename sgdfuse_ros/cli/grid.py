@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_pipeline_args, split_list
+from ..options import split_list
+from .common import add_pipeline_args
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError
+from ..options import split_list
 
 MaskFn = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 MAX_RADIUS = 64
@@ -52,7 +53,7 @@ def perturbation(name: str, radius: int) -> MaskFn:
 
 def parse_perturbations(spec: str) -> list[tuple[str, MaskFn]]:
     """``"erode:3,dilate:3"`` -> ``[("erode:3", fn), ("dilate:3", fn)]``; a clear ConfigError otherwise."""
-    items = [item.strip() for item in spec.split(",") if item.strip()]
+    items = split_list(spec)
     if not items:
         raise ConfigError(f"mask perturbation spec {spec!r} is empty; expected e.g. 'erode:3,dilate:3'")
     result = []

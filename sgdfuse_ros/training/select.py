@@ -26,6 +26,7 @@ import numpy as np
 from ..images import to_gray_u8
 from ..metrics import DEFAULT_METRICS, compute_metrics
 from ..metrics import to_gray_u8 as matlab_gray
+from ..options import split_list
 from .data import Sample, load_validation
 
 BASELINES = ("average", "gff")
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baselines", default=",".join(BASELINES), help="comma-separated pipeline specs")
     parser.add_argument("--out", type=Path, required=True, help="folder for selection.json")
     args = parser.parse_args(argv)
-    baselines = tuple(b.strip() for b in args.baselines.split(",") if b.strip())
+    baselines = tuple(split_list(args.baselines))
     if not baselines:
         parser.error("--baselines needs at least one pipeline")
     result = select(args.candidates, baselines)
