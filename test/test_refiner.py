@@ -192,6 +192,18 @@ def test_one_teacher_training_step_on_synthetic_arrays(tmp_path):
     assert data.val_crops()["initial"].shape == (1, 1, 40, 40)
 
 
+def test_target_changes_parse_numbers_and_flags_and_reject_unknown_fields():
+    from sgdfuse_ros.training.refiner import TargetConfig
+
+    base = TargetConfig()
+    changed = base.with_changes("stretch_low=0.5, stretch_high=99.5,stretch=0")
+    assert (changed.stretch_low, changed.stretch_high, changed.stretch) == (0.5, 99.5, False)
+    assert changed.fit_stretch(np.ones((4, 4), np.float32)) is None and base.with_changes("") == base
+    for bad in ("gamma=1", "lam", "lam=high"):
+        with pytest.raises(ConfigError, match="target change"):
+            base.with_changes(bad)
+
+
 def test_ablation_table_has_a_row_per_variant_and_set_and_names_missing_weights(tmp_path, small_checkpoint):
     from sgdfuse_ros.diffusion.ablations import Variant, run_ablations
     from sgdfuse_ros.images import write_image

@@ -28,6 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--init-from", default="", help="refiner: start from these refiner weights (fine-tuning)")
     g.add_argument("--sample-steps", type=int, help="refiner: the teacher's DDIM steps (default 20)")
     g.add_argument("--w-denoise", type=float, help="refiner: denoising loss weight")
+    g.add_argument("--target", default="", help="refiner: pseudo-target changes, key=value[,key=value] "
+                                                "(TargetConfig fields, e.g. stretch_low=0.5,stretch_high=99.5)")
     g.add_argument("--cache", default="runs/refiner_cache", help="precomputed training arrays")
     g.add_argument("--teacher", help="distill: the teacher checkpoint")
     g.add_argument("--student-steps", type=int, help="distill: the student's network evaluations (default 2)")
@@ -66,8 +68,9 @@ def _run_refiner(args: argparse.Namespace, data, command: str) -> int:
     given = {"initial": args.initial, "mode": args.mode, "masks": args.masks, "steps": args.steps,
              "batch": args.batch, "crop": args.crop, "lr": args.lr, "sample_steps": args.sample_steps}
     cfg = replace(defaults, seed=args.seed, val_every=args.val_every, resume=args.resume, cache=args.cache,
-                  initial_weights=args.initial_weights, init_from=args.init_from, model_config=model_config,
-                  loss=_loss(defaults.loss, args), **{k: v for k, v in given.items() if v is not None})
+                  target=defaults.target.with_changes(args.target), initial_weights=args.initial_weights,
+                  init_from=args.init_from, model_config=model_config, loss=_loss(defaults.loss, args),
+                  **{k: v for k, v in given.items() if v is not None})
     rdata = RefinerData.build(data, cfg.initial, cfg.initial_weights, cfg.target, cfg.cache)
     summary = train_refiner(cfg, rdata, meta={"command": command}, progress=not args.no_progress)
     val = ", ".join(f"{k} {v:.4g}" for k, v in summary["validation"].items())

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from ..diffusion.target import pseudo_target
 from ..errors import ConfigError
 from ..images import PreparedPair, to_gray_u8
 from ..models import build_model, save_checkpoint
+from ..options import split_list
 from .data import Sample, TrainData
 from .loop import MODEL_FILE, optimise, resume_state
 
@@ -65,6 +66,20 @@ class TargetConfig:
 
     def stretch_meta(self) -> dict[str, float] | None:
         return {"low": self.stretch_low, "high": self.stretch_high, "knee": self.knee} if self.stretch else None
+
+    def with_changes(self, text: str) -> TargetConfig:
+        """A copy with ``key=value[,key=value]`` fields changed ("" = unchanged), e.g. ``stretch_low=0.5``."""
+        kinds = {f.name: type(getattr(self, f.name)) for f in fields(self)}
+        changes: dict[str, float | bool] = {}
+        for item in split_list(text):
+            key, sep, value = item.partition("=")
+            if key not in kinds or not sep:
+                raise ConfigError(f"target change {item!r}: expected key=value with key in {', '.join(kinds)}")
+            try:
+                changes[key] = bool(float(value)) if kinds[key] is bool else float(value)
+            except ValueError:
+                raise ConfigError(f"target change {item!r}: {value!r} is not a number") from None
+        return replace(self, **changes)
 
 
 @dataclass
