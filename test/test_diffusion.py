@@ -136,6 +136,18 @@ def test_refiner_loss_is_smallest_at_its_target_and_checks_weights():
         RefinerLoss(gradient=-1.0)
 
 
+def test_refiner_task_losses_outside_the_masks_follow_outside_weight():
+    ir, vis, fused = (torch.rand(1, 1, 16, 16) for _ in range(3))
+    m = torch.zeros(1, 1, 16, 16)
+    m[..., 4:8, 4:8] = 1.0
+    x0 = torch.zeros(1, 1, 16, 16)
+    _, everywhere = RefinerLoss()(x0, x0, fused, ir, vis, m, m)
+    _, inside = RefinerLoss(outside_weight=0.0)(x0, x0, fused, ir, vis, m, m)
+    _, no_mask = RefinerLoss(outside_weight=0.0)(x0, x0, fused, ir, vis, m * 0, m * 0)
+    assert everywhere["intensity"] > inside["intensity"] > 0 and everywhere["gradient"] > inside["gradient"] > 0
+    assert no_mask["intensity"] == no_mask["gradient"] == 0.0  # only the denoising term is left
+
+
 def test_mu_law_residual_round_trip_and_range():
     from sgdfuse_ros.diffusion.condition import decode_residual, encode_residual
 

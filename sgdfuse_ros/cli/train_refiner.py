@@ -28,6 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--init-from", default="", help="refiner: start from these refiner weights (fine-tuning)")
     g.add_argument("--sample-steps", type=int, help="refiner: the teacher's DDIM steps (default 20)")
     g.add_argument("--w-denoise", type=float, help="refiner: denoising loss weight")
+    g.add_argument("--w-outside", type=float, help="refiner: weight of the mask-guided losses outside the masks "
+                                                   "(default 1; 0 = inside the salient regions only)")
     g.add_argument("--target", default="", help="refiner: pseudo-target changes, key=value[,key=value] "
                                                 "(TargetConfig fields, e.g. stretch_low=0.5,stretch_high=99.5)")
     g.add_argument("--cache", default="runs/refiner_cache", help="precomputed training arrays")
@@ -54,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _loss(base, args: argparse.Namespace):
-    weights = {"intensity": args.w_intensity, "gradient": args.w_gradient, "denoise": args.w_denoise}
+    weights = {"intensity": args.w_intensity, "gradient": args.w_gradient, "denoise": args.w_denoise,
+               "outside_weight": args.w_outside}
     return replace(base, **{k: v for k, v in weights.items() if v is not None})
 
 
