@@ -56,3 +56,28 @@ $PY -m sgdfuse_ros.training.select $S:refiner_steps=1 $Z:refiner_steps=1 $Z:refi
     sgdfuse:refiner_noise=zero:refiner_steps=2:refiner_weights=runs/student_s3_w1/model.pt --baselines stage1 \
     --out docs/results/refiner_default_selection
 $PY -m sgdfuse_ros.training.refiner $O sgdfuse_ros/weights/refiner_student.pt
+
+# 7. Tried, not shipped (docs/refiner.md, "Two attempts at the fidelity gap"): pseudo-target variants scored
+#    on the validation set (baselines stage 1 and GFF), two teachers (the selected target; task losses inside
+#    the masks only), their 1-evaluation students, and one run of the rule with the shipped default (it stays).
+V=("" "stretch_low=0,stretch_high=100" "stretch=0" "stretch_low=0.1,stretch_high=99.9"
+   "stretch_low=0.2,stretch_high=99.8" "stretch_low=0.5,stretch_high=99.5" "knee=0.97" "activity_sigma=0"
+   "activity_sigma=0.5" "mask_gain=0" "activity_sigma=0.5,mask_gain=0" "initial_share=0.6" "lam=0.2"
+   "stretch_low=0.1,stretch_high=99.9,initial_share=0.6" "stretch_low=0.1,stretch_high=99.9,mask_gain=0.5"
+   "stretch_low=0.1,stretch_high=99.9,lam=0.02" "stretch_low=0.5,stretch_high=99.5,mask_gain=0"
+   "stretch_low=0.5,stretch_high=99.5,activity_sigma=0.5,mask_gain=0")
+VARIANTS=(); for v in "${V[@]}"; do VARIANTS+=(--variant "$v"); done
+$PY scripts/pseudo_target_eval.py --validation --baselines stage1,gff "${VARIANTS[@]}" \
+    --out docs/results/refiner_target_selection
+$PY -m sgdfuse_ros train refiner --out runs/teacher_t05 --steps 2000 --batch 4 --crop 96 --lr 1e-3 --seed 0 \
+    --val-every 1000 --threads 1 --no-progress --target activity_sigma=0.5
+$PY -m sgdfuse_ros train refiner --out runs/teacher_lo --steps 2000 --batch 4 --crop 96 --lr 1e-3 --seed 0 \
+    --val-every 1000 --threads 1 --no-progress --w-outside 0
+for t in t05 lo; do
+  $PY -m sgdfuse_ros train distill --teacher runs/teacher_$t/model.pt --out runs/student_$t --student-steps 1 \
+      --teacher-steps 4 --seed 0 --threads 1 --no-progress
+done
+Z=refiner_noise=zero:refiner_steps=1
+$PY -m sgdfuse_ros.training.select sgdfuse "sgdfuse:$Z:refiner_weights=runs/student_t05/model.pt" \
+    "sgdfuse:$Z:refiner_weights=runs/student_lo/model.pt" --baselines stage1,gff \
+    --out docs/results/refiner_target_student_selection
