@@ -5,7 +5,7 @@ how the default pipeline would score if the student reproduced its target exactl
 
     # evaluation sets, compared with a published-results table (default ../shared/PEERS.md)
     .venv/bin/python scripts/pseudo_target_eval.py [--datasets msrs_test,roadscene] [--published FILE]
-    # validation set (train split): target variants against stage 1 and the SeAFusion reference
+    # validation set (train split): target variants against stage 1 and GFF, by training.select's rule
     .venv/bin/python scripts/pseudo_target_eval.py --validation --variant stretch_high=99.9 --variant lam=0.2
 """
 

@@ -24,12 +24,12 @@ from ..losses import sobel_gradient
 
 
 def mask_guided_intensity(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, m_ir: torch.Tensor,
-                          mask_weight: float, outside_weight: float = 1.0) -> torch.Tensor:
+                          mask_weight: float, outside_weight: float) -> torch.Tensor:
     return ((outside_weight + mask_weight * m_ir) * (fused - torch.maximum(ir, vis)).abs()).mean()
 
 
 def mask_guided_gradient(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, m: torch.Tensor,
-                         mask_weight: float, mask_gain: float, outside_weight: float = 1.0) -> torch.Tensor:
+                         mask_weight: float, mask_gain: float, outside_weight: float) -> torch.Tensor:
     target = (1 + mask_gain * m) * torch.maximum(sobel_gradient(ir), sobel_gradient(vis))
     return ((outside_weight + mask_weight * m) * (sobel_gradient(fused) - target).abs()).mean()
 
