@@ -81,3 +81,17 @@ Z=refiner_noise=zero:refiner_steps=1
 $PY -m sgdfuse_ros.training.select sgdfuse "sgdfuse:$Z:refiner_weights=runs/student_t05/model.pt" \
     "sgdfuse:$Z:refiner_weights=runs/student_lo/model.pt" --baselines stage1,gff \
     --out docs/results/refiner_target_student_selection
+
+# 8. Tried, not shipped: a 1-evaluation student of the 6000-step teacher (step 4), how much of the target's
+#    residual each network reproduces, and one run of the rule over this round's candidates (the default stays).
+$PY -m sgdfuse_ros train distill --teacher "$T3" --out runs/student_s3_1step --student-steps 1 --teacher-steps 4 \
+    --seed 0 --threads 1 --no-progress
+for spec in sgdfuse sgdfuse-teacher:refiner_steps=4 "sgdfuse-teacher:refiner_steps=4:refiner_weights=$T3" \
+            "sgdfuse:$Z:refiner_weights=runs/student_s3_1step/model.pt"; do
+  $PY scripts/residual_fit.py --pipeline "$spec"
+done
+Z2=refiner_noise=zero:refiner_steps=2
+$PY -m sgdfuse_ros.training.select sgdfuse "sgdfuse:$Z:refiner_weights=runs/student_t05/model.pt" \
+    "sgdfuse:$Z:refiner_weights=runs/student_lo/model.pt" "sgdfuse:$Z:refiner_weights=runs/student_s3_1step/model.pt" \
+    "sgdfuse:$Z2:refiner_weights=runs/student_s3_w0/model.pt" "sgdfuse:$Z2:refiner_weights=runs/student_s3_w1/model.pt" \
+    --baselines stage1,gff --out docs/results/refiner_fidelity_selection
