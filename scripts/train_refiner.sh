@@ -82,16 +82,23 @@ $PY -m sgdfuse_ros.training.select sgdfuse "sgdfuse:$Z:refiner_weights=runs/stud
     "sgdfuse:$Z:refiner_weights=runs/student_lo/model.pt" --baselines stage1,gff \
     --out docs/results/refiner_target_student_selection
 
-# 8. Tried, not shipped: a 1-evaluation student of the 6000-step teacher (step 4), how much of the target's
-#    residual each network reproduces, and one run of the rule over this round's candidates (the default stays).
+# 8. Tried, not shipped: 1-evaluation students of the 6000-step teacher (step 4) and of that teacher trained
+#    6000 steps more, how much of the target's residual each network reproduces, and one run of the rule over
+#    this round's candidates (the default stays).
 $PY -m sgdfuse_ros train distill --teacher "$T3" --out runs/student_s3_1step --student-steps 1 --teacher-steps 4 \
     --seed 0 --threads 1 --no-progress
+$PY -m sgdfuse_ros train refiner --out runs/teacher_s6 --init-from "$T3" --steps 6000 --batch 4 --crop 96 --lr 5e-4 \
+    --seed 1 --val-every 3000 --threads 1 --no-progress
+$PY -m sgdfuse_ros train distill --teacher runs/teacher_s6/model.pt --out runs/student_s6_1step --student-steps 1 \
+    --teacher-steps 4 --seed 0 --threads 2 --no-progress
 for spec in sgdfuse sgdfuse-teacher:refiner_steps=4 "sgdfuse-teacher:refiner_steps=4:refiner_weights=$T3" \
-            "sgdfuse:$Z:refiner_weights=runs/student_s3_1step/model.pt"; do
+            "sgdfuse:$Z:refiner_weights=runs/student_s3_1step/model.pt" \
+            "sgdfuse:$Z:refiner_weights=runs/student_s6_1step/model.pt"; do
   $PY scripts/residual_fit.py --pipeline "$spec"
 done
 Z2=refiner_noise=zero:refiner_steps=2
 $PY -m sgdfuse_ros.training.select sgdfuse "sgdfuse:$Z:refiner_weights=runs/student_t05/model.pt" \
     "sgdfuse:$Z:refiner_weights=runs/student_lo/model.pt" "sgdfuse:$Z:refiner_weights=runs/student_s3_1step/model.pt" \
     "sgdfuse:$Z2:refiner_weights=runs/student_s3_w0/model.pt" "sgdfuse:$Z2:refiner_weights=runs/student_s3_w1/model.pt" \
-    --baselines stage1,gff --out docs/results/refiner_fidelity_selection
+    "sgdfuse:$Z:refiner_weights=runs/student_s6_1step/model.pt" --baselines stage1,gff \
+    --out docs/results/refiner_fidelity_selection
