@@ -48,7 +48,8 @@ def send_pairs(h, n: int, start: int = T0, period_ms: int = 50, offset_ms: int =
 
 
 def test_pairs_are_fused_once_with_the_rgb_header_and_masks(harness, ros):
-    h = harness("/s1", {"sync.min_interval": 0.02}, pipeline_factory=with_masks)
+    # stale_timeout only feeds diagnostics: long, so a slow run cannot turn the last report into "stale topic"
+    h = harness("/s1", {"sync.min_interval": 0.02, "sync.stale_timeout": 60.0}, pipeline_factory=with_masks)
     assert start(h.node) and h.wait_matched()
     stamps = send_pairs(h, 15, sleep=0.04)
     h.wait_quiet()
