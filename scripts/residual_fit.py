@@ -28,7 +28,7 @@ def main() -> int:
     parser.add_argument("--every", type=int, default=8, help="every N-th validation clip frame (all pairs)")
     args = parser.parse_args()
     pipeline = pipeline_from_spec(args.pipeline)[1]
-    target = TargetConfig()  # the shipped refiners' target (their checkpoints' meta)
+    target = TargetConfig(**pipeline.refiner.info["meta"]["diffusion"]["target"])  # the one it was trained on
     samples = load_validation()
     pairs = [s for s in samples if s.group == "pairs"]
     frames = [s for s in samples if s.group != "pairs"][::args.every]
