@@ -92,10 +92,12 @@ class Harness:
 
         from sgdfuse_ros.ros.fusion_node import FusionNode
 
+        # stale_timeout only feeds diagnostics: long by default, so a slow run cannot turn a report taken after
+        # a quiet spell into "stale topic" (the staleness test sets its own)
         overrides = [Parameter(k, value=v) for k, v in {"pipeline.method": "average", "autostart": False,
                                                           "qos.input_reliability": "reliable",
                                                           "qos.input_depth": 50, "diagnostics_period": 0.2,
-                                                          **params}.items()]
+                                                          "sync.stale_timeout": 60.0, **params}.items()]
         kwargs = {} if pipeline_factory is None else {"pipeline_factory": pipeline_factory}
         self.node = FusionNode(namespace=namespace, parameter_overrides=overrides, **kwargs)
         self.peer = rclpy.create_node("peer", namespace=namespace)
