@@ -38,7 +38,8 @@ def main() -> int:
         initial = np.clip(pipeline.fuse_fn(pair.ir, pair.vis), 0, 1).astype(np.float32)
         refined = np.clip(pipeline.refiner(pair, initial, masks), 0, 1)
         goal, _ = frame_target(target, pair.ir, pair.vis, initial, masks["ir"], masks["vis"])
-        base = target.fit_stretch(initial)(initial)
+        stretch = target.fit_stretch(initial)
+        base = stretch(initial) if stretch else initial  # S(I); a refiner trained without the map: I
         r_goal, r_net = (goal - base).ravel(), (refined - base).ravel()
         slope = float(r_net @ r_goal / (r_goal @ r_goal))
         corr = float(np.corrcoef(r_net, r_goal)[0, 1])

@@ -57,7 +57,7 @@ $PY -m sgdfuse_ros.training.select $S:refiner_steps=1 $Z:refiner_steps=1 $Z:refi
     --out docs/results/refiner_default_selection
 $PY -m sgdfuse_ros.training.refiner $O sgdfuse_ros/weights/refiner_student.pt
 
-# 7. Tried, not shipped (docs/refiner.md, "Two attempts at the fidelity gap"): pseudo-target variants scored
+# 7. Tried, not shipped (docs/refiner.md, "Three attempts at the fidelity gap"): pseudo-target variants scored
 #    on the validation set (baselines stage 1 and GFF), two teachers (the selected target; task losses inside
 #    the masks only), their 1-evaluation students, and one run of the rule with the shipped default (it stays).
 V=("" "stretch_low=0,stretch_high=100" "stretch=0" "stretch_low=0.1,stretch_high=99.9"
@@ -77,9 +77,9 @@ for t in t05 lo; do
   $PY -m sgdfuse_ros train distill --teacher runs/teacher_$t/model.pt --out runs/student_$t --student-steps 1 \
       --teacher-steps 4 --seed 0 --threads 1 --no-progress
 done
-Z=refiner_noise=zero:refiner_steps=1
-$PY -m sgdfuse_ros.training.select sgdfuse "sgdfuse:$Z:refiner_weights=runs/student_t05/model.pt" \
-    "sgdfuse:$Z:refiner_weights=runs/student_lo/model.pt" --baselines stage1,gff \
+ZERO1=refiner_noise=zero:refiner_steps=1  # overrides (not a spec like Z above): x_T = 0, 1 evaluation
+$PY -m sgdfuse_ros.training.select sgdfuse "sgdfuse:$ZERO1:refiner_weights=runs/student_t05/model.pt" \
+    "sgdfuse:$ZERO1:refiner_weights=runs/student_lo/model.pt" --baselines stage1,gff \
     --out docs/results/refiner_target_student_selection
 
 # 8. Tried, not shipped: 1-evaluation students of the 6000-step teacher (step 4) and of that teacher trained
@@ -92,13 +92,15 @@ $PY -m sgdfuse_ros train refiner --out runs/teacher_s6 --init-from "$T3" --steps
 $PY -m sgdfuse_ros train distill --teacher runs/teacher_s6/model.pt --out runs/student_s6_1step --student-steps 1 \
     --teacher-steps 4 --seed 0 --threads 2 --no-progress
 for spec in sgdfuse sgdfuse-teacher:refiner_steps=4 "sgdfuse-teacher:refiner_steps=4:refiner_weights=$T3" \
-            "sgdfuse:$Z:refiner_weights=runs/student_s3_1step/model.pt" \
-            "sgdfuse:$Z:refiner_weights=runs/student_s6_1step/model.pt"; do
+            "sgdfuse:$ZERO1:refiner_weights=runs/student_s3_1step/model.pt" \
+            "sgdfuse:$ZERO1:refiner_weights=runs/student_s6_1step/model.pt"; do
   $PY scripts/residual_fit.py --pipeline "$spec"
 done
-Z2=refiner_noise=zero:refiner_steps=2
-$PY -m sgdfuse_ros.training.select sgdfuse "sgdfuse:$Z:refiner_weights=runs/student_t05/model.pt" \
-    "sgdfuse:$Z:refiner_weights=runs/student_lo/model.pt" "sgdfuse:$Z:refiner_weights=runs/student_s3_1step/model.pt" \
-    "sgdfuse:$Z2:refiner_weights=runs/student_s3_w0/model.pt" "sgdfuse:$Z2:refiner_weights=runs/student_s3_w1/model.pt" \
-    "sgdfuse:$Z:refiner_weights=runs/student_s6_1step/model.pt" --baselines stage1,gff \
+ZERO2=refiner_noise=zero:refiner_steps=2
+$PY -m sgdfuse_ros.training.select sgdfuse "sgdfuse:$ZERO1:refiner_weights=runs/student_t05/model.pt" \
+    "sgdfuse:$ZERO1:refiner_weights=runs/student_lo/model.pt" \
+    "sgdfuse:$ZERO1:refiner_weights=runs/student_s3_1step/model.pt" \
+    "sgdfuse:$ZERO2:refiner_weights=runs/student_s3_w0/model.pt" \
+    "sgdfuse:$ZERO2:refiner_weights=runs/student_s3_w1/model.pt" \
+    "sgdfuse:$ZERO1:refiner_weights=runs/student_s6_1step/model.pt" --baselines stage1,gff \
     --out docs/results/refiner_fidelity_selection
