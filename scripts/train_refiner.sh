@@ -104,3 +104,7 @@ $PY -m sgdfuse_ros.training.select sgdfuse "sgdfuse:$ZERO1:refiner_weights=runs/
     "sgdfuse:$ZERO2:refiner_weights=runs/student_s3_w1/model.pt" \
     "sgdfuse:$ZERO1:refiner_weights=runs/student_s6_1step/model.pt" --baselines stage1,gff \
     --out docs/results/refiner_fidelity_selection
+
+# 9. Diagnostic (ships nothing): what a contrast stretch of the output trades (docs/refiner.md, "Why not
+#    stretch the output").
+$PY scripts/contrast_frontier.py --out docs/results/contrast_frontier
