@@ -72,7 +72,7 @@ def test_pairs_are_fused_once_with_the_rgb_header_and_masks(harness, ros):
     assert values["pipeline"] == "average" and level == 0
 
 
-def test_bad_messages_are_counted_logged_once_and_the_node_keeps_running(harness, ros, capfd):
+def test_bad_messages_are_counted_logged_once_and_the_node_keeps_running(harness, ros, capfd, wait_for):
     h = harness("/s2", {"require_same_size": True})
     assert start(h.node) and h.wait_matched()
     good = send_pairs(h, 3)
@@ -88,7 +88,10 @@ def test_bad_messages_are_counted_logged_once_and_the_node_keeps_running(harness
     h.publish(0, IR[:12, :16].copy(), "mono8", t + 3 * MS)
     h.publish(1, VIS, "rgb8", t)
     time.sleep(0.02)
-    more = send_pairs(h, 4, start=T0 + 50 * 100 * MS)
+    more = send_pairs(h, 1, start=T0 + 50 * 100 * MS)  # its frames release the mismatched pair from the sync
+    # rejected before the next pair is released: a newer pair must not replace it at a stalled worker
+    assert wait_for(lambda: h.node.stats.rejected["size_mismatch"] == 1)
+    more += send_pairs(h, 3, start=more[0] + 50 * MS)
     h.wait_received()
     h.wait_quiet()
     fused = [stamp_ns(m.header.stamp) for m in h.outputs["fused_image"]]
