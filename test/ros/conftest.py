@@ -151,13 +151,15 @@ class Harness:
         return first()
 
     def wait_quiet(self, quiet_s: float = 0.6, timeout: float = 30.0) -> None:
-        """Until no new output arrived for ``quiet_s`` and the node holds no pair."""
+        """Until no new output arrived for ``quiet_s``, the node holds no pair and every fused image it
+        published has arrived here (delivery can lag on a busy machine)."""
         deadline = time.monotonic() + timeout
         last, since = -1, time.monotonic()
         while time.monotonic() < deadline:
             n = sum(len(v) for v in self.outputs.values())
-            worker = self.node.worker
-            if n != last or (worker is not None and worker.in_flight):
+            worker, stats = self.node.worker, self.node.stats
+            undelivered = stats is not None and len(self.outputs["fused_image"]) < stats.published["fused"]
+            if n != last or (worker is not None and worker.in_flight) or undelivered:
                 last, since = n, time.monotonic()
             elif time.monotonic() - since > quiet_s:
                 return
