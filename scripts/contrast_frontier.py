@@ -36,7 +36,12 @@ def main() -> int:
     parser.add_argument("--stretches", default="0.2/99.8,1/99", help="comma-separated low/high percentile pairs")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    stretches = [tuple(float(v) for v in s.split("/")) for s in split_list(args.stretches)]
+    try:
+        stretches = [(float(low), float(high)) for low, high in (s.split("/") for s in split_list(args.stretches))]
+    except ValueError:
+        parser.error(f"--stretches: expected low/high percentile pairs such as 0.2/99.8, got {args.stretches!r}")
+    for low, high in stretches:  # bad percentiles fail here, not after the first fusion has run
+        ContrastStretch.fit(np.zeros((2, 2), np.float32), low, high)
     samples = load_validation()
     table: dict[str, dict[str, dict[str, float]]] = {}
     for method in split_list(args.methods):
