@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from sgdfuse_ros.diffusion.contrast import ContrastStretch
+from sgdfuse_ros.evaluation import markdown_table
 from sgdfuse_ros.metrics import DEFAULT_METRICS
 from sgdfuse_ros.options import split_list
 from sgdfuse_ros.training.data import load_validation
@@ -51,16 +52,12 @@ def main() -> int:
             table[f"{method} + stretch {low:g}/{high:g}"] = group_means(stretched(fuse, low, high), samples)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "frontier.json").write_text(json.dumps(table, indent=1))
-    lines = ["# Contrast stretch of the output: validation set (train split), group means", ""]
-    for group in table[next(iter(table))]:
-        n = sum(s.group == group for s in samples)
-        lines += [f"## {group} ({n} frames)", "", "| fusion | " + " | ".join(DEFAULT_METRICS) + " |",
-                  "|---|" + "---|" * len(DEFAULT_METRICS)]
-        lines += [f"| {name} | " + " | ".join(f"{means[group][k]:.4g}" for k in DEFAULT_METRICS) + " |"
-                  for name, means in table.items()]
-        lines.append("")
-    (args.out / "frontier.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    sizes = {g: sum(s.group == g for s in samples) for g in table[next(iter(table))]}
+    rows = {(f"{g} ({n} frames)", name): means[g] for g, n in sizes.items() for name, means in table.items()}
+    text = "# Contrast stretch of the output: validation set (train split), group means\n\n"
+    text += markdown_table(rows, DEFAULT_METRICS)
+    (args.out / "frontier.md").write_text(text)
+    print(text)
     return 0
 
 

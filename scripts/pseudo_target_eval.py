@@ -12,7 +12,6 @@ how the default pipeline would score if the student reproduced its target exactl
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +20,11 @@ from sgdfuse_ros.config import pipeline_from_spec
 from sgdfuse_ros.evaluation import evaluate
 from sgdfuse_ros.images import PreparedPair
 from sgdfuse_ros.metrics import DEFAULT_METRICS
-from sgdfuse_ros.metrics import to_gray_u8 as matlab_gray
 from sgdfuse_ros.options import split_list
+from sgdfuse_ros.pipeline import FusionPipeline
 from sgdfuse_ros.published import compare, read_published
-from sgdfuse_ros.training.data import load_validation
 from sgdfuse_ros.training.refiner import TargetConfig, frame_target
-from sgdfuse_ros.training.select import candidate_fuse, choose, group_means
+from sgdfuse_ros.training.select import Fuse, candidate_fuse, pipeline_fuse, report, select
 
 
 class PseudoTargetRefiner:
@@ -42,24 +40,22 @@ class PseudoTargetRefiner:
         return target.astype(np.float32)
 
 
-def target_pipeline(target: TargetConfig):
+def target_pipeline(target: TargetConfig) -> FusionPipeline:
     pipeline = pipeline_from_spec("sgdfuse")[1]  # stage 1 + offline masks; its refiner is replaced
     pipeline.refiner = PseudoTargetRefiner(target)
     return pipeline
 
 
-def target_fuse(target: TargetConfig):
-    pipeline = target_pipeline(target)
-    return lambda ir, vis: matlab_gray(pipeline(ir, vis).fused)
-
-
 def validation(variants: list[str], baselines: tuple[str, ...]) -> dict[str, object]:
-    """The rule of ``training.select`` over target variants (the table holds the baselines and every variant)."""
-    samples = load_validation()
-    table = {b: group_means(candidate_fuse(b), samples) for b in baselines}
-    table |= {v or "default": group_means(target_fuse(TargetConfig().with_changes(v)), samples) for v in variants}
-    scores, best = choose(table, [v or "default" for v in variants], baselines)
-    return {"baselines": list(baselines), "means": table, "scores": scores, "selected": best}
+    """The rule of ``training.select`` over target variants, named by their changes ("default": none)."""
+    changes = {v or "default": v for v in variants}
+
+    def fuse_for(name: str) -> Fuse:
+        if name not in changes:  # a baseline
+            return candidate_fuse(name)
+        return pipeline_fuse(target_pipeline(TargetConfig().with_changes(changes[name])))
+
+    return select(list(changes), baselines, fuse_for)
 
 
 def main() -> int:
@@ -78,12 +74,7 @@ def main() -> int:
         for name, groups in result["means"].items():
             for group, means in groups.items():
                 print(f"{name:40.40} {group:6} " + " ".join(f"{k} {v:.4g}" for k, v in means.items()))
-        for name, s in result["scores"].items():
-            print(f"{name}: wins {s['wins']} mean rank {s['mean_rank']:.2f}")
-        print(f"selected: {result['selected']}")
-        if args.out:
-            args.out.mkdir(parents=True, exist_ok=True)
-            (args.out / "selection.json").write_text(json.dumps(result, indent=1))
+        report(result, args.out)
         return 0
     if len(variants) > 1:
         parser.error("evaluation sets take one variant")

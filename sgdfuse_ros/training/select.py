@@ -20,6 +20,7 @@ import argparse
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from ..metrics import DEFAULT_METRICS, compute_metrics
 from ..metrics import to_gray_u8 as matlab_gray
 from ..options import split_list
 from .data import Sample, load_validation
+
+if TYPE_CHECKING:
+    from ..pipeline import FusionPipeline
 
 BASELINES = ("average", "gff")
 GroupMeans = dict[str, dict[str, float]]  # group -> metric -> mean
@@ -56,7 +60,11 @@ def candidate_fuse(candidate: str) -> Fuse:
                                                     torch.device("cpu")))
     from ..config import pipeline_from_spec
 
-    pipeline = pipeline_from_spec(candidate)[1]
+    return pipeline_fuse(pipeline_from_spec(candidate)[1])
+
+
+def pipeline_fuse(pipeline: FusionPipeline) -> Fuse:
+    """A pipeline as a uint8 luma fusion function (its RGB output to gray as the reference metric code does)."""
     return lambda ir, vis: matlab_gray(pipeline(ir, vis).fused)
 
 
@@ -84,14 +92,25 @@ def choose(table: dict[str, GroupMeans], candidates: list[str], baselines: tuple
     return scores, best
 
 
-def select(candidates: list[str], baselines: tuple[str, ...] = BASELINES) -> dict[str, object]:
-    """Score the baselines and candidates on the validation set and apply the rule."""
+def select(candidates: list[str], baselines: tuple[str, ...] = BASELINES,
+           fuse_for: Callable[[str], Fuse] = candidate_fuse) -> dict[str, object]:
+    """Score the baselines and candidates on the validation set and apply the rule (``fuse_for``: name -> fusion)."""
     samples = load_validation()
-    table = {name: group_means(candidate_fuse(name), samples) for name in (*baselines, *candidates)}
+    table = {name: group_means(fuse_for(name), samples) for name in (*baselines, *candidates)}
     scores, best = choose(table, list(candidates), baselines)
     groups = {g: sum(s.group == g for s in samples) for g in table[baselines[0]]}
     return {"rule": __doc__.split("Rule ", 1)[1].strip(), "groups": groups, "baselines": list(baselines),
             "means": table, "scores": scores, "selected": best}
+
+
+def report(result: dict[str, object], out: Path | None) -> None:
+    """Print the scores and the choice; write ``selection.json`` to ``out`` when given."""
+    for c, s in result["scores"].items():
+        print(f"{c}: wins {s['wins']} mean rank {s['mean_rank']:.2f}")
+    print(f"selected: {result['selected']}")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "selection.json").write_text(json.dumps(result, indent=1))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,12 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     baselines = tuple(split_list(args.baselines))
     if not baselines:
         parser.error("--baselines needs at least one pipeline")
-    result = select(args.candidates, baselines)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "selection.json").write_text(json.dumps(result, indent=1))
-    for c, s in result["scores"].items():
-        print(f"{c}: wins {s['wins']} mean rank {s['mean_rank']:.2f}")
-    print(f"selected: {result['selected']}")
+    report(select(args.candidates, baselines), args.out)
     return 0
 
 
