@@ -34,9 +34,8 @@ def main() -> int:
     frames = [s for s in samples if s.group != "pairs"][::args.every]
     for s in pairs + frames:
         pair = pipeline.prepare(s.ir, s.vis)
-        masks = pipeline.masks(pair)
-        initial = np.clip(pipeline.fuse_fn(pair.ir, pair.vis), 0, 1).astype(np.float32)
-        refined = np.clip(pipeline.refiner(pair, initial, masks), 0, 1)
+        result = pipeline.fuse_prepared(pair)
+        initial, refined, masks = result.initial_luma, result.luma, result.masks
         goal, _ = frame_target(target, pair.ir, pair.vis, initial, masks["ir"], masks["vis"])
         stretch = target.fit_stretch(initial)
         base = stretch(initial) if stretch else initial  # S(I); a refiner trained without the map: I

@@ -37,6 +37,8 @@ class FusionResult:
     initial: np.ndarray | None = None  # RGB uint8 stage-1 image, when a refiner ran after it
     masks: dict[str, np.ndarray] = field(default_factory=dict)  # "ir", "vis": float32 HxW in [0, 1]
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+    luma: np.ndarray | None = None  # float32 HxW fused luma in [0, 1], before colour and 8-bit rounding
+    initial_luma: np.ndarray | None = None  # the same for stage 1, when a refiner ran after it
 
 
 class FusionPipeline:
@@ -81,15 +83,17 @@ class FusionPipeline:
                 masks = self.masks(pair)
         with timed(timings, "initial"):
             fused = np.clip(self.fuse_fn(pair.ir, pair.vis), 0.0, 1.0).astype(np.float32)
-        initial_rgb = None
+        initial_luma = initial_rgb = None
         if self.refiner is not None:
+            initial_luma = fused
             with timed(timings, "postprocess"):
                 initial_rgb = ycbcr_to_rgb_u8(fused, pair.vis_cbcr)
             with timed(timings, "refiner"):
                 fused = np.clip(self.refiner(pair, fused, masks), 0.0, 1.0).astype(np.float32)
         with timed(timings, "postprocess"):
             rgb = ycbcr_to_rgb_u8(fused, pair.vis_cbcr)
-        return FusionResult(fused=rgb, initial=initial_rgb, masks=masks, timings=timings)
+        return FusionResult(fused=rgb, initial=initial_rgb, masks=masks, timings=timings, luma=fused,
+                            initial_luma=initial_luma)
 
     def fuse_files(self, ir_path: str | Path, vis_path: str | Path) -> FusionResult:
         return self(read_image(ir_path), read_image(vis_path))

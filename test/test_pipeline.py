@@ -17,7 +17,8 @@ def test_result_is_rgb_on_the_visible_grid_with_timings():
     result = FusionPipeline("average")(ir, vis)
     assert result.fused.dtype == np.uint8 and result.fused.shape == (120, 160, 3)
     assert {"preprocess", "initial", "postprocess"} <= result.timings.keys()
-    assert result.initial is None and result.masks == {}
+    assert result.initial is None and result.initial_luma is None and result.masks == {}
+    assert result.luma.dtype == np.float32 and result.luma.shape == (120, 160)
 
 
 def test_masks_and_refiner_hooks_are_called_in_order():
@@ -38,6 +39,8 @@ def test_masks_and_refiner_hooks_are_called_in_order():
     assert calls == ["masks", "refiner"]
     assert result.initial is not None and int(result.initial[0, 0, 0]) == 128
     assert int(result.fused[0, 0, 0]) == 64  # the refiner's output, not the initial image
+    np.testing.assert_allclose(result.initial_luma, 0.5, atol=1e-6)  # unrounded, before colour
+    np.testing.assert_allclose(result.luma, 0.25, atol=1e-6)
 
 
 def test_unknown_method_and_bad_config_are_clear_errors():
