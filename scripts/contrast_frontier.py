@@ -20,7 +20,7 @@ from sgdfuse_ros.evaluation import markdown_table
 from sgdfuse_ros.metrics import DEFAULT_METRICS
 from sgdfuse_ros.options import split_list
 from sgdfuse_ros.training.data import load_validation
-from sgdfuse_ros.training.select import Fuse, candidate_fuse, group_means
+from sgdfuse_ros.training.select import Fuse, candidate_fuse, group_means, group_sizes
 
 
 def stretched(fuse: Fuse, low: float, high: float) -> Fuse:
@@ -52,8 +52,8 @@ def main() -> int:
             table[f"{method} + stretch {low:g}/{high:g}"] = group_means(stretched(fuse, low, high), samples)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "frontier.json").write_text(json.dumps(table, indent=1))
-    sizes = {g: sum(s.group == g for s in samples) for g in table[next(iter(table))]}
-    rows = {(f"{g} ({n} frames)", name): means[g] for g, n in sizes.items() for name, means in table.items()}
+    rows = {(f"{g} ({n} frames)", name): means[g] for g, n in group_sizes(samples).items()
+            for name, means in table.items()}
     text = "# Contrast stretch of the output: validation set (train split), group means\n\n"
     text += markdown_table(rows, DEFAULT_METRICS)
     (args.out / "frontier.md").write_text(text)

@@ -132,3 +132,12 @@ def test_selection_candidates_are_checkpoints_or_pipeline_specs_and_agree() -> N
     np.testing.assert_array_equal(direct, overridden)  # a spec ending in .pt is still a spec
     average = candidate_fuse("average")(ir, vis).astype(float)
     assert np.abs(average - (ir.astype(float) + vis) / 2).max() <= 0.5
+
+
+def test_group_sizes_count_frames_in_the_order_of_group_means() -> None:
+    from sgdfuse_ros.training.select import group_means, group_sizes
+
+    samples = [_synthetic_sample(i, 32) for i in (1, 2, 3, 5)]  # groups: synthetic, other, synthetic, synthetic
+    sizes = group_sizes(samples)
+    assert sizes == {"synthetic": 3, "other": 1}
+    assert list(sizes) == list(group_means(lambda ir, vis: ir, samples))

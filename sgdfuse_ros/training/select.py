@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +45,11 @@ def group_means(fuse: Fuse, samples: list[Sample]) -> GroupMeans:
     for s in samples:
         per_group.setdefault(s.group, []).append(compute_metrics(fuse(s.ir, s.vis), s.ir, s.vis))
     return {g: {k: float(np.mean([r[k] for r in rs])) for k in DEFAULT_METRICS} for g, rs in per_group.items()}
+
+
+def group_sizes(samples: list[Sample]) -> dict[str, int]:
+    """Frames per validation group, in the groups' order in ``samples`` (the order of ``group_means``)."""
+    return dict(Counter(s.group for s in samples))
 
 
 def candidate_fuse(candidate: str) -> Fuse:
@@ -98,8 +104,7 @@ def select(candidates: list[str], baselines: tuple[str, ...] = BASELINES,
     samples = load_validation()
     table = {name: group_means(fuse_for(name), samples) for name in (*baselines, *candidates)}
     scores, best = choose(table, list(candidates), baselines)
-    groups = {g: sum(s.group == g for s in samples) for g in table[baselines[0]]}
-    return {"rule": __doc__.split("Rule ", 1)[1].strip(), "groups": groups, "baselines": list(baselines),
+    return {"rule": __doc__.split("Rule ", 1)[1].strip(), "groups": group_sizes(samples), "baselines": list(baselines),
             "means": table, "scores": scores, "selected": best}
 
 
