@@ -34,11 +34,11 @@ class Refiner(Protocol):
 @dataclass
 class FusionResult:
     fused: np.ndarray  # RGB uint8 HxWx3 on the visible grid
+    luma: np.ndarray  # float32 HxW fused luma in [0, 1], before colour and 8-bit rounding
     initial: np.ndarray | None = None  # RGB uint8 stage-1 image, when a refiner ran after it
+    initial_luma: np.ndarray | None = None  # its float32 luma, as ``luma`` is the fused image's
     masks: dict[str, np.ndarray] = field(default_factory=dict)  # "ir", "vis": float32 HxW in [0, 1]
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
-    luma: np.ndarray | None = None  # float32 HxW fused luma in [0, 1], before colour and 8-bit rounding
-    initial_luma: np.ndarray | None = None  # the same for stage 1, when a refiner ran after it
 
 
 class FusionPipeline:
@@ -92,8 +92,8 @@ class FusionPipeline:
                 fused = np.clip(self.refiner(pair, fused, masks), 0.0, 1.0).astype(np.float32)
         with timed(timings, "postprocess"):
             rgb = ycbcr_to_rgb_u8(fused, pair.vis_cbcr)
-        return FusionResult(fused=rgb, initial=initial_rgb, masks=masks, timings=timings, luma=fused,
-                            initial_luma=initial_luma)
+        return FusionResult(fused=rgb, luma=fused, initial=initial_rgb, initial_luma=initial_luma, masks=masks,
+                            timings=timings)
 
     def fuse_files(self, ir_path: str | Path, vis_path: str | Path) -> FusionResult:
         return self(read_image(ir_path), read_image(vis_path))
