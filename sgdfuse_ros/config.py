@@ -6,6 +6,7 @@ and flags; both end in ``build_pipeline(PipelineConfig)``.
 
 from __future__ import annotations
 
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,12 @@ import numpy as np
 import yaml
 
 from .errors import ConfigError
+from .geometry import check_homography
+from .images import DEFAULT_MAX_MEGAPIXELS
 from .masks import build_mask_source, check_mask_options, mask_options
+from .options import coerce_value
 from .pipeline import FusionPipeline
-from .refiner import NOISES, REFINERS, build_refiner
+from .refiner import MAX_TIMESTEPS, NOISES, REFINERS, build_refiner
 
 
 @dataclass
@@ -27,6 +31,7 @@ class PipelineConfig:
     engines_dir: str = ""  # TensorRT engines; "" = $SGDFUSE_ENGINES or ~/.cache/sgdfuse/engines
     thermal_percentiles: tuple[float, float] = (1.0, 99.0)  # 16-bit thermal normalisation
     homography: list[float] = field(default_factory=list)  # 9 values, row-major, IR -> VIS; [] = pre-registered
+    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS  # larger frames are refused before any model runs; 0 = none
     refiner: str = ""  # stage 2: "" (none) | student (distilled, few steps) | teacher (many steps)
     refiner_steps: int = 0  # refiner network evaluations (DDIM steps); 0 = the checkpoint's own
     refiner_weights: str = ""  # refiner checkpoint; "" = the shipped file of `refiner`
@@ -46,14 +51,18 @@ class PipelineConfig:
 
     def __post_init__(self) -> None:
         self.thermal_percentiles = tuple(float(v) for v in self.thermal_percentiles)  # type: ignore[assignment]
+        if len(self.thermal_percentiles) != 2:
+            raise ConfigError(f"thermal_percentiles needs 2 values (low, high), got {self.thermal_percentiles}")
         lo, hi = self.thermal_percentiles
         if not 0.0 <= lo < hi <= 100.0:
             raise ConfigError(f"thermal_percentiles must satisfy 0 <= low < high <= 100, got {lo}, {hi}")
-        if self.homography and len(self.homography) != 9:
-            raise ConfigError(f"homography needs 9 values (row-major 3x3), got {len(self.homography)}")
-        if self.refiner not in ("", *REFINERS) or self.refiner_steps < 0:
-            raise ConfigError(f"refiner must be '' or one of {', '.join(REFINERS)} with refiner_steps >= 0, "
-                              f"got {self.refiner!r}, {self.refiner_steps}")
+        if self.homography:
+            check_homography(self.homography)
+        if not 0.0 <= self.max_megapixels < float("inf"):
+            raise ConfigError(f"max_megapixels must be >= 0 (0: no limit), got {self.max_megapixels}")
+        if self.refiner not in ("", *REFINERS) or not 0 <= self.refiner_steps <= MAX_TIMESTEPS:
+            raise ConfigError(f"refiner must be '' or one of {', '.join(REFINERS)} with refiner_steps in "
+                              f"0..{MAX_TIMESTEPS}, got {self.refiner!r}, {self.refiner_steps}")
         if self.refiner_noise not in NOISES:
             raise ConfigError(f"refiner_noise must be one of {', '.join(NOISES)}, got {self.refiner_noise!r}")
         name, mask_opts = mask_options(self)
@@ -61,20 +70,34 @@ class PipelineConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PipelineConfig:
+        """A configuration from option values, each checked against its field's type (errors name it)."""
+        if not isinstance(values, dict):
+            raise ConfigError(f"pipeline options must be a mapping, got {type(values).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ConfigError(f"unknown pipeline option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        return cls(**values)
+            raise ConfigError(f"unknown pipeline option(s): {', '.join(map(str, unknown))}; "
+                              f"known: {', '.join(sorted(known))}")
+        hints = typing.get_type_hints(cls)
+        return cls(**{k: coerce_value(k, v, hints[k]) for k, v in values.items()})
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> PipelineConfig:
-        """Read the ``pipeline:`` section of a YAML file (or the whole file if it has none)."""
+        """Read the ``pipeline:`` section of a YAML file (or the whole file if it has none); in a ROS parameter
+        file (the node's ``config/sgdfuse.yaml``), the ``pipeline:`` section of its ``ros__parameters``."""
         try:
             data = yaml.safe_load(Path(path).read_text()) or {}
         except (OSError, yaml.YAMLError) as err:
             raise ConfigError(f"{path}: cannot read configuration: {err}") from None
-        return cls.from_dict(data.get("pipeline", data))
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of pipeline options")
+        ros = [v["ros__parameters"] for v in data.values() if isinstance(v, dict) and "ros__parameters" in v]
+        if ros:
+            data = next((r["pipeline"] for r in ros if isinstance(r, dict) and "pipeline" in r), {})
+        try:
+            return cls.from_dict(data.get("pipeline", data) if isinstance(data, dict) else data)
+        except ConfigError as err:
+            raise ConfigError(f"{path}: {err}") from None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,6 +118,7 @@ def build_pipeline(config: PipelineConfig) -> FusionPipeline:
         config.method,
         thermal_percentiles=config.thermal_percentiles,
         homography=homography,
+        max_megapixels=config.max_megapixels,
         masks=build_mask_source(mask_name, **mask_opts),
         refiner=build_refiner(config.refiner, config.refiner_steps, config.refiner_weights,
                               backend=config.backend, engines_dir=config.engines_dir or None,

@@ -50,7 +50,16 @@ def _subdir(folder: Path, names: tuple[str, ...]) -> Path:
 
 
 def _images_by_stem(folder: Path) -> dict[str, Path]:
-    return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    """Image files by name without suffix; two files sharing a name (``x.png``, ``x.jpg``) are an error."""
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        if path.stem in found:
+            raise InputError(f"{folder}: {found[path.stem].name} and {path.name} share the pair name "
+                             f"{path.stem!r}: keep one")
+        found[path.stem] = path
+    return found
 
 
 def find_pairs(folder: str | Path) -> tuple[list[Pair], list[str]]:

@@ -15,3 +15,7 @@ class CheckpointError(SGDFuseError):
 
 class ConfigError(SGDFuseError, ValueError):
     """A parameter or configuration value that is invalid."""
+
+
+class ModelError(SGDFuseError):
+    """A model that runs but produces unusable output (NaN or inf)."""

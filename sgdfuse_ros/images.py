@@ -21,6 +21,9 @@ import numpy as np
 from .errors import InputError
 
 MIN_SIDE = 8  # smallest image side accepted (pyramids and 7x7 kernels need some room)
+# largest frame accepted (either image of a pair), in megapixels; 0 = no limit. The default pipeline peaks at
+# about 1 GB per megapixel + 0.8 GB (docs/reliability.md, scripts/memory_per_megapixel.py): 5 MP peaks near 6 GB.
+DEFAULT_MAX_MEGAPIXELS = 5.0
 THERMAL_PERCENTILES = (1.0, 99.0)
 
 
@@ -37,13 +40,18 @@ class PreparedPair:
         return self.vis.shape  # type: ignore[return-value]
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file as stored (8 or 16 bit); colour images come back in RGB order."""
+def read_image(path: str | Path, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> np.ndarray:
+    """Read an image file as stored (8 or 16 bit); colour images come back in RGB order.
+
+    The size is checked against ``max_megapixels`` from the header, before the pixels are decoded; a
+    truncated or corrupt file is an error (not an image padded with grey).
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: empty file")
+    _check_file_integrity(path, max_megapixels)
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise InputError(f"{path}: not a readable image")
@@ -58,14 +66,40 @@ def read_image(path: str | Path) -> np.ndarray:
     return img
 
 
+def _check_file_integrity(path: Path, max_megapixels: float) -> None:
+    """Size from the header (checked against the limit); JPEGs fully decoded once to catch truncation, which
+    OpenCV only reports as a warning while it fills the missing rows with grey."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            check_pixels(width, height, max_megapixels, str(path))
+            if im.format == "JPEG":
+                im.load()
+    except InputError:
+        raise
+    except UnidentifiedImageError:
+        return  # a format Pillow does not know: OpenCV decides
+    except Image.DecompressionBombError as err:
+        raise InputError(f"{path}: {err}") from None
+    except (OSError, SyntaxError, ValueError) as err:
+        raise InputError(f"{path}: corrupt or truncated image ({err})") from None
+
+
 def write_image(path: str | Path, rgb_or_gray: np.ndarray) -> Path:
-    """Write an RGB (or gray) uint8 image; the folder is created if needed."""
+    """Write an RGB (or gray) uint8 image atomically (``outputs.atomic_path``); the folder is created."""
+    from .outputs import write_bytes_atomic
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     img = rgb_or_gray if rgb_or_gray.ndim == 2 else cv2.cvtColor(rgb_or_gray, cv2.COLOR_RGB2BGR)
-    if not cv2.imwrite(str(path), img):
-        raise InputError(f"{path}: could not write image")
-    return path
+    try:
+        ok, data = cv2.imencode(path.suffix or ".png", img)
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise InputError(f"{path}: could not encode the image (unsupported file type {path.suffix!r}?)")
+    return write_bytes_atomic(path, data.tobytes())
 
 
 def check_image(img: np.ndarray, name: str = "image") -> None:
@@ -83,6 +117,13 @@ def check_image(img: np.ndarray, name: str = "image") -> None:
             raise InputError(f"{name}: contains NaN or inf")
         if img.min() < 0.0 or img.max() > 1.0:
             raise InputError(f"{name}: float images must lie in [0, 1] (got {img.min():.3g}..{img.max():.3g})")
+
+
+def check_pixels(width: int, height: int, max_megapixels: float, name: str = "image") -> None:
+    """Raise InputError when a ``width`` x ``height`` image exceeds ``max_megapixels`` (0: no limit)."""
+    if max_megapixels and width * height > max_megapixels * 1e6:
+        raise InputError(f"{name}: {width}x{height} ({width * height / 1e6:.1f} MP) exceeds the limit of "
+                         f"{max_megapixels:g} MP (max_megapixels)")
 
 
 def _single_channel(img: np.ndarray) -> np.ndarray:

@@ -14,7 +14,9 @@ from typing import Protocol
 
 import numpy as np
 
-from .images import PreparedPair, prepare_pair, read_image, ycbcr_to_rgb_u8
+from .errors import ConfigError, InputError, ModelError
+from .geometry import check_homography
+from .images import DEFAULT_MAX_MEGAPIXELS, PreparedPair, check_pixels, prepare_pair, read_image, ycbcr_to_rgb_u8
 from .methods import FuseFn, build_method
 from .timing import timed
 
@@ -52,6 +54,7 @@ class FusionPipeline:
         refiner: Refiner | None = None,
         thermal_percentiles: tuple[float, float] = (1.0, 99.0),
         homography: np.ndarray | None = None,
+        max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
         **method_options: object,
     ) -> None:
         self.method_name = method if isinstance(method, str) else getattr(method, "__name__", "custom")
@@ -59,14 +62,36 @@ class FusionPipeline:
         self.masks = masks
         self.refiner = refiner
         self.thermal_percentiles = thermal_percentiles
-        self.homography = homography
+        self.homography = None if homography is None else check_homography(homography)
+        self._homography_ok: set[tuple[int, int, int, int]] = set()  # (IR w, h, VIS w, h) checked
+        self.max_megapixels = max_megapixels  # larger inputs are refused before any work (0: no limit)
+
+    def check_size(self, width: int, height: int, name: str = "image") -> None:
+        """Raise InputError for an image larger than ``max_megapixels`` (before it is decoded or fused)."""
+        check_pixels(width, height, self.max_megapixels, name)
 
     @property
     def name(self) -> str:
         return self.method_name + ("+refiner" if self.refiner is not None else "")
 
     def prepare(self, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb") -> PreparedPair:
+        for img, name in ((ir, "infrared image"), (vis, "visible image")):
+            if isinstance(img, np.ndarray) and img.ndim >= 2:
+                self.check_size(img.shape[1], img.shape[0], name)
+        if self.homography is not None:
+            self._check_geometry(ir.shape[1], ir.shape[0], vis.shape[1], vis.shape[0])
         return prepare_pair(ir, vis, vis_order, self.thermal_percentiles, self.homography)
+
+    def _check_geometry(self, ir_w: int, ir_h: int, vis_w: int, vis_h: int) -> None:
+        """Where the homography puts the thermal image, checked once per pair of sizes (InputError)."""
+        sizes = (ir_w, ir_h, vis_w, vis_h)
+        if sizes in self._homography_ok:
+            return
+        try:
+            check_homography(self.homography, (ir_w, ir_h), (vis_w, vis_h))
+        except ConfigError as err:
+            raise InputError(str(err)) from None
+        self._homography_ok.add(sizes)
 
     def __call__(self, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb") -> FusionResult:
         """Fuse raw arrays (IR: gray/replicated RGB, 8/16-bit or float; VIS: gray/RGB/BGR)."""
@@ -82,18 +107,25 @@ class FusionPipeline:
             with timed(timings, "masks"):
                 masks = self.masks(pair)
         with timed(timings, "initial"):
-            fused = np.clip(self.fuse_fn(pair.ir, pair.vis), 0.0, 1.0).astype(np.float32)
+            fused = _finite(self.fuse_fn(pair.ir, pair.vis), self.method_name)
         initial_luma = initial_rgb = None
         if self.refiner is not None:
             initial_luma = fused
             with timed(timings, "postprocess"):
                 initial_rgb = ycbcr_to_rgb_u8(fused, pair.vis_cbcr)
             with timed(timings, "refiner"):
-                fused = np.clip(self.refiner(pair, fused, masks), 0.0, 1.0).astype(np.float32)
+                fused = _finite(self.refiner(pair, fused, masks), "the refiner")
         with timed(timings, "postprocess"):
             rgb = ycbcr_to_rgb_u8(fused, pair.vis_cbcr)
         return FusionResult(fused=rgb, luma=fused, initial=initial_rgb, initial_luma=initial_luma, masks=masks,
                             timings=timings)
 
     def fuse_files(self, ir_path: str | Path, vis_path: str | Path) -> FusionResult:
-        return self(read_image(ir_path), read_image(vis_path))
+        return self(read_image(ir_path, self.max_megapixels), read_image(vis_path, self.max_megapixels))
+
+
+def _finite(luma: np.ndarray, stage: str) -> np.ndarray:
+    """A stage's output clipped to [0, 1] as float32; NaN or inf (broken weights, overflow) is an error."""
+    if not np.isfinite(luma).all():
+        raise ModelError(f"{stage} produced NaN or inf values (corrupt weights?)")
+    return np.clip(luma, 0.0, 1.0).astype(np.float32)

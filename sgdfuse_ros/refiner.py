@@ -17,13 +17,33 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CheckpointError, ConfigError, InputError
+from .errors import ConfigError, InputError
 from .images import PreparedPair
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 REFINERS = ("student", "teacher")
 NOISES = ("seeded", "zero")  # the sampler's start x_T: a fixed-seed draw, or the prior's mean
 MODEL_NAME = "refiner_unet"
+
+
+MAX_TIMESTEPS = 10_000  # largest diffusion schedule a checkpoint may ask for
+
+
+def check_diffusion_meta(meta: dict[str, Any]) -> None:
+    """A refiner checkpoint's diffusion settings, bounded before its schedule or model is built."""
+    diff = meta.get("diffusion")
+    needed = {"schedule", "timesteps", "residual_mu", "mode", "steps"}
+    if not isinstance(diff, dict) or not needed <= diff.keys():
+        raise ConfigError("a refiner checkpoint without diffusion settings (meta)")
+    timesteps, steps, mu = diff["timesteps"], diff["steps"], diff["residual_mu"]
+    if isinstance(timesteps, bool) or not isinstance(timesteps, int) or not 2 <= timesteps <= MAX_TIMESTEPS:
+        raise ConfigError(f"diffusion timesteps must be an integer in 2..{MAX_TIMESTEPS}, got {timesteps!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= timesteps:
+        raise ConfigError(f"diffusion steps must be an integer in 1..{timesteps}, got {steps!r}")
+    if isinstance(mu, bool) or not isinstance(mu, (int, float)) or not 0 < mu < float("inf"):
+        raise ConfigError(f"diffusion residual_mu must be a finite number > 0, got {mu!r}")
+    if not isinstance(diff["schedule"], str) or not isinstance(diff["mode"], str):
+        raise ConfigError("diffusion schedule and mode must be names")
 
 
 class DiffusionRefiner:
@@ -38,18 +58,15 @@ class DiffusionRefiner:
         from .diffusion.schedule import NoiseSchedule
         from .models import load_model
 
-        model, info = load_model(weights, expected_name=MODEL_NAME)
-        diff = info["meta"].get("diffusion")
-        needed = {"schedule", "timesteps", "residual_mu", "mode", "steps"}
-        if not isinstance(diff, dict) or not needed <= diff.keys():
-            raise CheckpointError(f"{weights}: a refiner checkpoint without diffusion settings (meta)")
+        model, info = load_model(weights, expected_name=MODEL_NAME, check_meta=check_diffusion_meta)
+        diff = info["meta"]["diffusion"]
         self.schedule = NoiseSchedule(diff["schedule"], int(diff["timesteps"]))
         self.mode = str(diff["mode"])
         self.mu = float(diff["residual_mu"])
         self.stretch: dict[str, float] | None = diff.get("stretch")  # contrast normalisation, fitted per frame
         self.steps = int(steps if steps else diff["steps"])
-        if self.steps < 1:
-            raise ConfigError(f"refiner steps must be >= 1, got {self.steps}")
+        if not 1 <= self.steps <= self.schedule.timesteps:
+            raise ConfigError(f"refiner steps must lie in 1..{self.schedule.timesteps}, got {self.steps}")
         self.device = torch.device(device)
         self.model = model.to(self.device)
         initial_noise((1,), noise)  # an unknown kind fails here, not on the first frame

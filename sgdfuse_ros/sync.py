@@ -65,11 +65,11 @@ class SyncConfig:
             raise ConfigError(f"sync.queue_size must be an integer >= 1, got {self.queue_size}")
         self.queue_size = int(self.queue_size)
         for name in ("slop", "age_penalty", "min_interval"):
-            if not float(getattr(self, name)) >= 0.0:
-                raise ConfigError(f"sync.{name} must be >= 0, got {getattr(self, name)}")
+            if not 0.0 <= float(getattr(self, name)) < float("inf"):
+                raise ConfigError(f"sync.{name} must be finite and >= 0, got {getattr(self, name)}")
         for name in ("jump_back", "stale_timeout"):
-            if not float(getattr(self, name)) > 0.0:
-                raise ConfigError(f"sync.{name} must be > 0, got {getattr(self, name)}")
+            if not 0.0 < float(getattr(self, name)) < float("inf"):
+                raise ConfigError(f"sync.{name} must be finite and > 0, got {getattr(self, name)}")
 
 
 @dataclass
@@ -150,6 +150,9 @@ class Synchronizer:
             self._clear()
             self._last = [None] * self.n
             self._stats.resets += 1
+
+    def flush(self) -> None:
+        """End of input, offline: emit the sets still possible (no later message can beat them now)."""
 
     def close(self) -> None:
         """End of input: messages still waiting are counted as ``end_of_stream``."""
@@ -303,6 +306,16 @@ class ApproximateTimeSynchronizer(Synchronizer):
     def _worse(self, end: int, start: int) -> bool:
         """A set [start, end] is no better than the candidate (age-penalised spread comparison)."""
         return (end - self._cand_end) * (1 + self.age_penalty) >= (start - self._cand_start)
+
+    def flush(self) -> None:
+        with self._lock:
+            while True:
+                if self._candidate is not None:
+                    self._publish_candidate()
+                elif all(self._deques):
+                    self._process()
+                else:
+                    return
 
     # -- the policy --
     def _process(self) -> None:

@@ -180,9 +180,9 @@ def test_cli_make_and_fuse(folders, tmp_path, capsys):
     assert cli_main(["bag", "fuse", str(tmp_path / "b"), str(tmp_path / "f"), "--params", str(params),
                      "--json", str(tmp_path / "r.json")]) == 0
     result = json.loads((tmp_path / "r.json").read_text())
-    assert result["balanced"] and result["pairs_fused"] == FRAMES - 1  # the last pair waits for a next frame
-    assert result["thermal"]["dropped"]["end_of_stream"] == 1
-    assert result["outputs"]["/out/fused"] == FRAMES - 1  # topics from the params file
-    assert set(result["outputs"].values()) == {FRAMES - 1}  # masks too, when the pipeline makes them
+    assert result["balanced"] and result["pairs_fused"] == FRAMES  # the last pair too (flushed at the end)
+    assert result["thermal"]["dropped"]["end_of_stream"] == 0
+    assert result["outputs"]["/out/fused"] == FRAMES  # topics from the params file
+    assert set(result["outputs"].values()) == {FRAMES}  # masks too, when the pipeline makes them
     assert "every input message accounted for" in capsys.readouterr().out
     assert cli_main(["bag", "fuse", str(tmp_path / "b"), str(tmp_path / "f")]) == 2  # output exists: error

@@ -17,12 +17,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..encodings import BadMessage, check_fields
+from ..encodings import BadMessage
+from ..errors import InputError
 from ..pipeline import FusionPipeline
-from ..stream.fusion import fuse_messages
+from ..stream.fusion import accept_message, fuse_messages
 from ..stream.node_params import NodeParams
 from ..sync import DROP_REASONS, make_synchronizer
-from .io import IMAGE_TYPE, image_message, open_reader, open_writer, stamp_ns, typestore
+from .io import IMAGE_TYPE, bag_output, image_message, open_reader, open_writer, stamp_ns, typestore
 
 log = logging.getLogger(__name__)
 UNDECODABLE = "undecodable"  # a message rosbags cannot deserialise as sensor_msgs/Image
@@ -84,75 +85,117 @@ def _absolute(topic: str) -> str:
 
 def fuse_bag(in_path: str | Path, out_path: str | Path, pipeline: FusionPipeline,
              params: NodeParams | None = None) -> FuseReport:
-    """Fuse every synchronised pair of ``in_path`` into a new bag ``out_path`` (topics from ``params``)."""
-    p = params or NodeParams()
-    if p.sync.implementation == "message_filters":
-        log.warning("sync.implementation is message_filters: offline, the core synchroniser pairs (the pairs "
-                    "can differ from the node's, see docs/node.md)")
-    topics = [_absolute(p.topics.thermal), _absolute(p.topics.rgb)]
-    report = FuseReport(TopicCount(topics[0]), TopicCount(topics[1]))
-    counts = [report.thermal, report.rgb]
-    store = typestore()
-    out_names = {"fused": p.topics.fused, "mask_ir": p.topics.mask_ir, "mask_vis": p.topics.mask_vis,
-                 "initial": p.topics.initial}
-    pairs: list[tuple[Any, Any]] = []
-    sync = make_synchronizer(p.sync, lambda thermal, rgb: pairs.append((thermal, rgb)))
-    with open_reader(in_path) as reader, open_writer(out_path) as writer:
-        connections: dict[str, Any] = {}
-        for conn, log_time, raw in reader.messages():
-            if conn.topic not in topics:
-                report.other_messages += 1
-                continue
-            index = topics.index(conn.topic)
-            counts[index].received += 1
-            try:
-                if conn.msgtype != IMAGE_TYPE:
-                    raise BadMessage(UNDECODABLE, f"{conn.topic}: type {conn.msgtype}, expected {IMAGE_TYPE}")
-                try:
-                    msg = store.deserialize_cdr(raw, IMAGE_TYPE)
-                except Exception as err:  # rosbags raises several types for corrupt data
-                    raise BadMessage(UNDECODABLE, f"{conn.topic}: {err}") from None
-                check_fields(msg)
-            except BadMessage as err:
-                bad = counts[index].bad
-                if err.kind not in bad:
-                    log.warning("bad message on %s (%s): %s; further ones are only counted",
-                                conn.topic, err.kind, err)
-                bad[err.kind] = bad.get(err.kind, 0) + 1
-                continue
-            sync.add(index, stamp_ns(msg.header), msg)
-            for thermal, rgb in pairs:  # the pairs this message completed
-                _fuse_one(pipeline, p, thermal, rgb, log_time, report, writer, store, connections, out_names)
-            pairs.clear()
-    sync.close()
-    stats = sync.stats
-    report.pairs_synced, report.clock_resets = stats.sets, stats.resets
-    for i, count in enumerate(counts):
-        count.matched = stats.matched[i]
-        count.dropped = {reason: stats.dropped[reason][i] for reason in DROP_REASONS}
+    """Fuse every synchronised pair of ``in_path`` into a new bag ``out_path`` (topics from ``params``).
+
+    ``out_path`` appears only once complete (``bag_output``). An input without messages on both image
+    topics, or one in which no pair could be fused, is an InputError and leaves no output.
+    """
+    with bag_output(out_path, inputs=(in_path,)) as work:
+        p = params or NodeParams()
+        if p.sync.implementation == "message_filters":
+            log.warning("sync.implementation is message_filters: offline, the core synchroniser pairs (the "
+                        "pairs can differ from the node's, see docs/node.md)")
+        report = _BagFusion(pipeline, p).run(in_path, work)
+        if not report.pairs_fused:
+            rejected = ", ".join(f"{k} {v}" for k, v in report.pairs_rejected.items()) or "none"
+            bad = ", ".join(f"{k} {v}" for t in (report.thermal, report.rgb) for k, v in t.bad.items()) or "none"
+            raise InputError(f"{in_path}: no pair was fused (pairs synced {report.pairs_synced}, rejected: "
+                             f"{rejected}; bad messages: {bad}), nothing written")
     return report
 
 
-def _fuse_one(pipeline: FusionPipeline, p: NodeParams, thermal: Any, rgb: Any, log_time: int,
-              report: FuseReport, writer: Any, store: Any, connections: dict[str, Any],
-              out_names: dict[str, str]) -> None:
-    try:
-        frame = fuse_messages(pipeline, thermal, rgb, encoding=p.publish.encoding,
-                              require_same_size=p.require_same_size, fused=p.publish.fused,
-                              masks=p.publish.masks, initial=p.publish.initial)
-    except BadMessage as err:
-        if err.kind not in report.pairs_rejected:
-            log.warning("pair rejected (%s): %s; further ones are only counted", err.kind, err)
-        report.pairs_rejected[err.kind] = report.pairs_rejected.get(err.kind, 0) + 1
-        return
-    report.pairs_fused += 1
-    for name, image in frame.images.items():
-        topic = _absolute(out_names[name])
-        if topic not in connections:
-            connections[topic] = writer.add_connection(topic, IMAGE_TYPE, typestore=store)
-        msg = image_message(store, image, stamp_ns(rgb.header), rgb.header.frame_id)
-        writer.write(connections[topic], log_time, store.serialize_cdr(msg, IMAGE_TYPE))
-        report.outputs[topic] = report.outputs.get(topic, 0) + 1
+def _check_topics(path: str | Path, reader: Any, topics: list[str]) -> None:
+    counts = {c.topic: 0 for c in reader.connections}
+    for c in reader.connections:
+        counts[c.topic] += c.msgcount
+    missing = [t for t in topics if not counts.get(t)]
+    if missing:
+        present = ", ".join(f"{t} ({n})" for t, n in counts.items()) or "none"
+        raise InputError(f"{path}: no messages on {', '.join(missing)} (topics in the bag: {present}; "
+                         "set topics.thermal / topics.rgb with --params)")
+
+
+class _BagFusion:
+    """One ``bag fuse`` run: reads, checks, synchronises, fuses and writes; counts into ``report``."""
+
+    def __init__(self, pipeline: FusionPipeline, p: NodeParams) -> None:
+        self.pipeline, self.p = pipeline, p
+        self.topics = [_absolute(p.topics.thermal), _absolute(p.topics.rgb)]
+        self.report = FuseReport(TopicCount(self.topics[0]), TopicCount(self.topics[1]))
+        self.counts = [self.report.thermal, self.report.rgb]
+        self.store = typestore()
+        self.out_names = {"fused": p.topics.fused, "mask_ir": p.topics.mask_ir, "mask_vis": p.topics.mask_vis,
+                          "initial": p.topics.initial}
+        self.pairs: list[tuple[Any, Any]] = []
+        self.sync = make_synchronizer(p.sync, lambda thermal, rgb: self.pairs.append((thermal, rgb)))
+        self.connections: dict[str, Any] = {}
+        self.writer: Any = None
+
+    def run(self, in_path: str | Path, out_path: Path) -> FuseReport:
+        with open_reader(in_path) as reader:
+            _check_topics(in_path, reader, self.topics)
+            with open_writer(out_path) as self.writer:
+                log_time = 0
+                for conn, log_time, raw in reader.messages():
+                    self._add(conn, raw)
+                    self._fuse_pairs(log_time)
+                self.sync.flush()  # end of input: the last pair is fused too
+                self._fuse_pairs(log_time)
+                self.sync.close()
+        stats, report = self.sync.stats, self.report
+        report.pairs_synced, report.clock_resets = stats.sets, stats.resets
+        for i, count in enumerate(self.counts):
+            count.matched = stats.matched[i]
+            count.dropped = {reason: stats.dropped[reason][i] for reason in DROP_REASONS}
+        return report
+
+    def _add(self, conn: Any, raw: bytes) -> None:
+        if conn.topic not in self.topics:
+            self.report.other_messages += 1
+            return
+        index = self.topics.index(conn.topic)
+        self.counts[index].received += 1
+        try:
+            if conn.msgtype != IMAGE_TYPE:
+                raise BadMessage(UNDECODABLE, f"{conn.topic}: type {conn.msgtype}, expected {IMAGE_TYPE}")
+            try:
+                msg = self.store.deserialize_cdr(raw, IMAGE_TYPE)
+            except Exception as err:  # rosbags raises several types for corrupt data
+                raise BadMessage(UNDECODABLE, f"{conn.topic}: {err}") from None
+            accept_message(msg, self.pipeline)
+        except BadMessage as err:
+            bad = self.counts[index].bad
+            if err.kind not in bad:
+                log.warning("bad message on %s (%s): %s; further ones are only counted", conn.topic, err.kind, err)
+            bad[err.kind] = bad.get(err.kind, 0) + 1
+            return
+        self.sync.add(index, stamp_ns(msg.header), msg)
+
+    def _fuse_pairs(self, log_time: int) -> None:
+        """Fuse the pairs the last message (or the flush) completed."""
+        for thermal, rgb in self.pairs:
+            self._fuse_one(thermal, rgb, log_time)
+        self.pairs.clear()
+
+    def _fuse_one(self, thermal: Any, rgb: Any, log_time: int) -> None:
+        p, report = self.p, self.report
+        try:
+            frame = fuse_messages(self.pipeline, thermal, rgb, encoding=p.publish.encoding,
+                                  require_same_size=p.require_same_size, fused=p.publish.fused,
+                                  masks=p.publish.masks, initial=p.publish.initial)
+        except BadMessage as err:
+            if err.kind not in report.pairs_rejected:
+                log.warning("pair rejected (%s): %s; further ones are only counted", err.kind, err)
+            report.pairs_rejected[err.kind] = report.pairs_rejected.get(err.kind, 0) + 1
+            return
+        report.pairs_fused += 1
+        for name, image in frame.images.items():
+            topic = _absolute(self.out_names[name])
+            if topic not in self.connections:
+                self.connections[topic] = self.writer.add_connection(topic, IMAGE_TYPE, typestore=self.store)
+            msg = image_message(self.store, image, stamp_ns(rgb.header), rgb.header.frame_id)
+            self.writer.write(self.connections[topic], log_time, self.store.serialize_cdr(msg, IMAGE_TYPE))
+            report.outputs[topic] = report.outputs.get(topic, 0) + 1
 
 
 def seconds_per_pair(bag: str | Path, pipeline: FusionPipeline) -> float:

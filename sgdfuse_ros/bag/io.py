@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +16,7 @@ from ..encodings import EncodedImage
 from ..errors import InputError
 
 IMAGE_TYPE = "sensor_msgs/msg/Image"
+log = logging.getLogger(__name__)
 
 
 def typestore() -> Any:
@@ -42,10 +48,63 @@ def open_writer(path: str | Path) -> Any:
     return Writer(path, version=9, storage_plugin=StoragePlugin.MCAP)
 
 
-def open_reader(path: str | Path) -> Any:
+def partial_path(path: str | Path) -> Path:
+    """Where a bag is written before it is complete: ``.NAME.partial`` beside ``NAME``."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.partial")
+
+
+def check_new_bag(path: str | Path, inputs: tuple[str | Path, ...] = ()) -> Path:
+    """A bag folder to be created: must not exist, nor lie inside an input; its parent must be writable."""
+    from ..outputs import check_not_input, check_writable_folder
+
+    path = Path(path)
+    if path.exists() or path.is_symlink():
+        raise InputError(f"{path}: already exists (bag tools write a new folder)")
+    check_not_input(path, inputs)
+    check_writable_folder(path.parent)
+    return path
+
+
+@contextlib.contextmanager
+def bag_output(path: str | Path, inputs: tuple[str | Path, ...] = ()) -> Iterator[Path]:
+    """A bag folder that appears complete or not at all.
+
+    The bag is written into ``partial_path(path)`` and renamed onto ``path`` when the block succeeds; on an
+    error, Ctrl-C or SIGTERM (raised as an exception by the CLI) the partial folder is removed. After SIGKILL
+    or a power cut it stays behind, ``path`` does not exist, and the next run removes it and starts afresh.
+    """
+    path = check_new_bag(path, inputs)
+    work = partial_path(path)
+    if work.exists():
+        log.warning("%s: removing the partial output of an interrupted run", work)
+        shutil.rmtree(work)
+    try:
+        yield work
+        os.rename(work, path)
+    except OSError as err:
+        raise InputError(f"{path}: cannot write the bag ({err.strerror or err})") from None
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def open_reader(path: str | Path) -> Iterator[Any]:
+    """``with open_reader(path) as reader``: an open rosbag2 reader; a missing, empty or corrupt bag is an
+    InputError naming it."""
     from rosbags.rosbag2 import Reader
+    from rosbags.rosbag2.errors import ReaderError
 
     path = Path(path)
     if not (path / "metadata.yaml").is_file():
         raise InputError(f"{path}: not a rosbag2 folder (no metadata.yaml)")
-    return Reader(path)
+    reader = Reader(path)
+    try:
+        reader.open()
+    except ReaderError as err:
+        raise InputError(f"{path}: unreadable bag ({err})") from None
+    try:
+        yield reader
+    finally:
+        reader.close()

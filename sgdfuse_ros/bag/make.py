@@ -25,7 +25,7 @@ from ..datasets import IMAGE_SUFFIXES
 from ..encodings import encode
 from ..errors import InputError
 from ..images import to_unit_float
-from .io import IMAGE_TYPE, image_message, open_writer, typestore
+from .io import IMAGE_TYPE, bag_output, image_message, open_writer, typestore
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def make_bag(ir_source: str | Path, vis_source: str | Path, out: str | Path,
     store = typestore()
     thermal_stamps: list[int] = []
     rgb_stamps: list[int] = []
-    with open_writer(out) as writer:
+    with bag_output(out, inputs=(ir_source, vis_source)) as work, open_writer(work) as writer:
         conn_ir = writer.add_connection(spec.thermal_topic, IMAGE_TYPE, typestore=store)
         conn_vis = writer.add_connection(spec.rgb_topic, IMAGE_TYPE, typestore=store)
         for k, (ir, vis) in enumerate(zip(ir_frames, vis_frames, strict=False)):
@@ -147,7 +147,7 @@ def make_bag(ir_source: str | Path, vis_source: str | Path, out: str | Path,
                 writer.write(conn, stamp, store.serialize_cdr(msg, IMAGE_TYPE))
             thermal_stamps.append(t_ir)
             rgb_stamps.append(t_vis)
-    if not rgb_stamps:
-        raise InputError(f"{ir_source} / {vis_source}: no frames")
+        if not rgb_stamps:
+            raise InputError(f"{ir_source} / {vis_source}: no frames")
     log.info("wrote %s: %d frame pairs at %.2f fps", out, len(rgb_stamps), fps)
     return MadeBag(Path(out), len(rgb_stamps), fps, thermal_stamps, rgb_stamps)

@@ -42,6 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     f.add_argument("output", help="bag folder to create with the fused (and mask) topics")
     f.add_argument("--params", help="the node's ROS parameter YAML (topics, sync, publish, pipeline)")
     f.add_argument("--json", help="also write the accounting as JSON to this file")
+    f.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     add_pipeline_args(f)
     f.set_defaults(func=run_fuse)
 
@@ -87,6 +88,16 @@ def run_make(args: argparse.Namespace) -> int:
 
 
 def run_fuse(args: argparse.Namespace) -> int:
+    from ..bag.io import check_new_bag, open_reader
+
+    with open_reader(args.input):  # a missing or corrupt input fails before any model loads
+        pass
+    check_new_bag(args.output, (args.input,))
+    if args.json:
+        from ..outputs import check_file_output
+
+        check_file_output(args.json, (args.input, args.output), args.overwrite, suffixes=None)
+
     from ..bag.fuse import fuse_bag
     from ..config import build_pipeline, pipeline_from_spec
     from ..stream.node_params import NodeParams, params_from_flat, read_ros_params_yaml
@@ -101,7 +112,9 @@ def run_fuse(args: argparse.Namespace) -> int:
     report = fuse_bag(args.input, args.output, pipeline, params)
     print(report.summary())
     if args.json:
-        Path(args.json).write_text(json.dumps(report.as_dict(), indent=2))
+        from ..outputs import write_bytes_atomic
+
+        write_bytes_atomic(args.json, json.dumps(report.as_dict(), indent=2).encode())
     return 0 if report.balanced else 1
 
 

@@ -31,7 +31,8 @@ RATE_MARGIN = 3.0  # the player leaves the node 3x the time it needs per pair (d
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="fuse the bundled samples: still pairs -> grid.png, a clip through the "
                                     "ROS 2 node -> bag + preview video",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=__doc__.replace("``", ""),  # the docstring's markup, not for a terminal
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--samples", default=str(REPO_SAMPLES),
                    help="folder with ir/ + vi/ (default: the repository's samples/)")
     p.add_argument("--video", default=str(REPO_SAMPLES / "video"), help="folder with ir/ + vi/ videos")

@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--det-steps", type=int, default=1200, help="training steps of the tiny detector per fold")
     g.add_argument("--det-batch", type=int, default=8, help="training batch of the tiny detector")
     g.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of the images")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=int, default=0, help="random seed (detector training, bootstrap)")
     g.add_argument("--det-cache", default="out/det_cache", help="fused images and detections for reruns")
     g.add_argument("--det-figure", default="", help="night-scene figure (default: OUT/det_night.png)")
     g.add_argument("--det-threads", type=int, default=1, help="torch threads")

@@ -16,16 +16,19 @@ log = logging.getLogger(__name__)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("train", help="train the stage-1 network or SeAFusion on the train split",
-                              description="Train a fusion network on msrs_train30 + llvip_train32 + train "
-                                          "video clips (validation pairs held out); recipe defaults.")
+    p = subparsers.add_parser("train", help="train a model on the train split: stage1, seafusion, the diffusion "
+                                            "refiner (teacher) or distill (its few-step student)",
+                              description="Train stage1 or seafusion (fusion networks), refiner (the diffusion "
+                                          "teacher) or distill (the few-step student) on msrs_train30 + "
+                                          "llvip_train32 + train video clips (validation pairs held out); "
+                                          "recipe defaults.")
     p.add_argument("model", choices=("stage1", "seafusion", *REFINER_MODELS))
     p.add_argument("--out", required=True, help="run folder (train_state.pt, log.jsonl, model.pt)")
     p.add_argument("--steps", type=int, help="optimizer steps (recipe default)")
     p.add_argument("--batch", type=int, help="crops per step (recipe default)")
     p.add_argument("--crop", type=int, help="crop side in pixels (recipe default)")
     p.add_argument("--lr", type=float, help="peak Adam learning rate (recipe default)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed (initialisation, crops, batches)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/train_state.pt if it exists")
     p.add_argument("--stop-at", type=int, help="leave after this step (split a run; continue with --resume)")
     p.add_argument("--val-every", type=int, default=250, help="validate every N steps (0: only at the end)")

@@ -6,6 +6,7 @@ A checkpoint is a plain dict ``{format_version, model, config, state_dict, meta}
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from .stage1 import Stage1Net
 from .unet import RefinerUNet
 
 FORMAT_VERSION = 1
+MAX_CONFIG_NUMBER = 4096  # largest number in a checkpoint's model config (widths, heads, blocks...)
 MODELS: dict[str, Callable[..., nn.Module]] = {"stage1": Stage1Net, "seafusion": SeAFusionNet,
                                                "refiner_unet": RefinerUNet}
 
@@ -70,13 +72,41 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
-def load_model(path: str | Path, expected_name: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
-    """(model in eval mode, checkpoint dict without the state dict) from a checkpoint file."""
+def check_model_config(name: str, config: Any, state_dict: dict[str, Any]) -> None:
+    """Bounds of a checkpoint's model ``config``, checked before anything is allocated: a mapping of names to
+    finite numbers (or lists of them) in [0, MAX_CONFIG_NUMBER], describing a model whose parameter count
+    equals the weights stored beside it (counted on torch's "meta" device, which allocates no memory)."""
+    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+        raise ConfigError(f"config must be a mapping of option names, got {type(config).__name__}")
+    for key, value in config.items():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item) \
+                    or not 0 <= item <= MAX_CONFIG_NUMBER:
+                raise ConfigError(f"config {key}={value!r}: expected numbers in 0..{MAX_CONFIG_NUMBER}")
+    with torch.device("meta"):
+        shape_only = build_model(name, **config)
+    expected = sum(v.numel() for v in state_dict.values() if isinstance(v, torch.Tensor))
+    built = sum(v.numel() for v in shape_only.state_dict().values())
+    if built != expected:
+        raise ConfigError(f"config {config} describes {built} values, the weights hold {expected}")
+
+
+def load_model(path: str | Path, expected_name: str | None = None,
+               check_meta: Callable[[dict[str, Any]], None] | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """(model in eval mode, checkpoint dict without the state dict) from a checkpoint file.
+
+    The config is bounded (``check_model_config``) and ``check_meta(meta)`` runs before the model is built.
+    """
     ckpt = read_checkpoint(path)
     name = ckpt["model"]
     if expected_name is not None and name != expected_name:
         raise CheckpointError(f"{path}: holds a {name!r} model, expected {expected_name!r}")
+    if not isinstance(ckpt["state_dict"], dict) or not isinstance(ckpt["meta"], dict):
+        raise CheckpointError(f"{path}: state_dict and meta must be mappings")
     try:
+        check_model_config(name, ckpt["config"], ckpt["state_dict"])
+        if check_meta is not None:
+            check_meta(ckpt["meta"])
         model = build_model(name, **ckpt["config"])
     except ConfigError as err:
         raise CheckpointError(f"{path}: {err}") from None

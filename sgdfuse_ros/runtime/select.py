@@ -40,6 +40,9 @@ def backend_status() -> dict[str, str | None]:
     return {"tensorrt": trt or cuda, "cuda": cuda, "onnxruntime": ort, "cpu": None}
 
 
+_REPORTED: set[str] = set()
+
+
 def resolve_backend(requested: str, status: dict[str, str | None] | None = None) -> str:
     """The backend to use for ``requested`` (one of CHOICES)."""
     if requested not in CHOICES:
@@ -51,7 +54,10 @@ def resolve_backend(requested: str, status: dict[str, str | None] | None = None)
         return requested
     chosen = next(b for b in BACKENDS if status[b] is None)
     skipped = [f"{b}: {status[b]}" for b in BACKENDS[: BACKENDS.index(chosen)]]
-    log.info("backend auto -> %s%s", chosen, f" ({'; '.join(skipped)})" if skipped else "")
+    message = f"backend auto -> {chosen}" + (f" ({'; '.join(skipped)})" if skipped else "")
+    if message not in _REPORTED:  # every model of a pipeline resolves it: say it once per process
+        _REPORTED.add(message)
+        log.info("%s", message)
     return chosen
 
 

@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from ..encodings import BadMessage, ImageFields, encode, rgb_layout, to_pipeline_input
+from ..encodings import BadMessage, ImageFields, check_fields, encode, rgb_layout, to_pipeline_input
 from ..errors import InputError
 from ..images import to_gray_u8
 from ..pipeline import FusionPipeline
 
+OVERSIZED = "oversized"  # more pixels than the pipeline's max_megapixels: refused before decoding
 SIZE_MISMATCH = "size_mismatch"  # thermal and RGB sizes differ while require_same_size is set
 REJECTED_BY_PIPELINE = "rejected_by_pipeline"  # the pipeline refused the images (too small, ...)
 
@@ -33,6 +34,16 @@ class FusedFrame:
 
     images: dict[str, Any] = field(default_factory=dict)  # keys from OUTPUTS; EncodedImage by default
     timings: dict[str, float] = field(default_factory=dict)
+
+
+def accept_message(msg: ImageFields, pipeline: FusionPipeline) -> None:
+    """The O(1) checks of one received image message (fields, then size against the pipeline's limit), so a
+    bad or oversized message is counted and released before it is queued or decoded: ``BadMessage``."""
+    check_fields(msg)
+    try:
+        pipeline.check_size(msg.width, msg.height)
+    except InputError as err:
+        raise BadMessage(OVERSIZED, str(err)) from None
 
 
 def fuse_messages(pipeline: FusionPipeline, thermal: ImageFields, rgb: ImageFields, *, encoding: str = "rgb8",

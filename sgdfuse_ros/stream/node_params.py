@@ -9,8 +9,7 @@ for ``float``; lists for tuples), with errors naming the parameter.
 
 from __future__ import annotations
 
-import array
-import types
+import re
 import typing
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
@@ -20,11 +19,25 @@ import yaml
 
 from ..config import PipelineConfig
 from ..errors import ConfigError
+from ..options import coerce_value
 from ..sync import SyncConfig
 
 RELIABILITY = ("best_effort", "reliable")
 OUTPUT_ENCODINGS = ("rgb8", "bgr8")
 CV_BRIDGE_CHOICES = ("auto", "true", "false")  # auto: cv_bridge when importable, else the core encodings
+
+
+# ROS 2 topic names: "/"-separated tokens of letters, digits and underscores, a token not starting with a digit;
+# relative, absolute ("/") or private ("~/"); no "//", no trailing "/" (substitutions such as {node} aside)
+_TOKEN = r"[A-Za-z_][A-Za-z0-9_]*"
+TOPIC_NAME = re.compile(rf"(~/|/)?{_TOKEN}(/{_TOKEN})*")
+
+
+def check_topic_name(parameter: str, name: str) -> None:
+    """ConfigError naming ``parameter`` unless ``name`` is a valid ROS 2 topic name."""
+    if not TOPIC_NAME.fullmatch(name):
+        raise ConfigError(f"{parameter}: {name!r} is not a valid ROS 2 topic name (tokens of letters, digits "
+                          "and _ separated by /, not starting with a digit)")
 
 
 @dataclass
@@ -38,8 +51,7 @@ class TopicParams:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            if not getattr(self, f.name):
-                raise ConfigError(f"topics.{f.name} must not be empty")
+            check_topic_name(f"topics.{f.name}", getattr(self, f.name))
 
 
 @dataclass
@@ -85,7 +97,7 @@ class NodeParams:
     use_cv_bridge: bool | str = "auto"  # pixels via cv_bridge: auto | true | false (stored as a string)
 
     def __post_init__(self) -> None:
-        if not self.diagnostics_period > 0:
+        if not 0 < self.diagnostics_period < float("inf"):
             raise ConfigError(f"diagnostics_period must be > 0, got {self.diagnostics_period}")
         value = self.use_cv_bridge
         self.use_cv_bridge = str(value).lower() if isinstance(value, bool) else value
@@ -123,47 +135,6 @@ def node_defaults() -> dict[str, Any]:
     return {**flatten_defaults(NodeParams), **flatten_defaults(PipelineConfig, PIPELINE_PREFIX)}
 
 
-def _coerce(name: str, value: Any, hint: Any) -> Any:
-    """Check ``value`` against a field type hint; int -> float and sequence -> list/tuple conversions only."""
-    if isinstance(value, array.array):
-        value = value.tolist()
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(hint) if a is not type(None)]
-        if value is None and len(options) < len(typing.get_args(hint)):
-            return None
-        for option in options[:-1]:  # the first type that accepts the value; the last one reports the error
-            try:
-                return _coerce(name, value, option)
-            except ConfigError:
-                pass
-        hint, origin = options[-1], typing.get_origin(options[-1])
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"parameter {name}: expected true/false, got {value!r}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"parameter {name}: expected an integer, got {value!r}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"parameter {name}: expected a number, got {value!r}")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"parameter {name}: expected a string, got {value!r}")
-        return value
-    if origin in (list, tuple):
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"parameter {name}: expected a list, got {value!r}")
-        args = [a for a in typing.get_args(hint) if a is not Ellipsis]
-        item = args[0] if args else Any
-        items = [v if item is Any else _coerce(f"{name}[{k}]", v, item) for k, v in enumerate(value)]
-        return tuple(items) if origin is tuple else items
-    return value
-
-
 def build_from_flat(cls: type, values: dict[str, Any], prefix: str = "") -> Any:
     """Instance of dataclass ``cls`` from dotted names (missing ones keep their defaults)."""
     return cls(**_nested_kwargs(cls, values, prefix))
@@ -178,15 +149,19 @@ def _nested_kwargs(cls: type, values: dict[str, Any], prefix: str) -> dict[str, 
         if is_dataclass(default):
             kwargs[f.name] = build_from_flat(type(default), values, name)
         elif name in values and values[name] is not None:
-            kwargs[f.name] = _coerce(name, values[name], hints[f.name])
+            kwargs[f.name] = coerce_value(name, values[name], hints[f.name])
     return kwargs
 
 
+# parameters every ROS node may be given, and the node's own start-up switch (not part of NodeParams)
+ROS_PARAMETERS = ("autostart", "use_sim_time", "start_type_description_service")
+ROS_PREFIXES = ("qos_overrides.",)
+
+
 def unknown_names(values: dict[str, Any]) -> list[str]:
-    """Names under the node's sections that match no parameter (typos in a YAML file)."""
-    known = set(node_defaults())
-    sections = {n.split(".")[0] for n in known if "." in n}
-    return sorted(n for n in values if n.split(".")[0] in sections and n not in known)
+    """Names that match no parameter: typos in a YAML file, a misspelled section (``synch:``) included."""
+    known = set(node_defaults()) | set(ROS_PARAMETERS)
+    return sorted(n for n in values if n not in known and not n.startswith(ROS_PREFIXES))
 
 
 def params_from_flat(values: dict[str, Any]) -> tuple[NodeParams, PipelineConfig]:
