@@ -49,9 +49,10 @@ def open_writer(path: str | Path) -> Any:
 
 
 def partial_path(path: str | Path) -> Path:
-    """Where a bag is written before it is complete: ``.NAME.partial`` beside ``NAME``."""
+    """Where a bag is written before it is complete: ``.NAME.partial/NAME`` beside ``NAME`` (the inner name
+    keeps rosbag2's file names, which follow the folder's, unchanged by the final rename)."""
     path = Path(path)
-    return path.with_name(f".{path.name}.partial")
+    return path.with_name(f".{path.name}.partial") / path.name
 
 
 def check_new_bag(path: str | Path, inputs: tuple[str | Path, ...] = ()) -> Path:
@@ -76,17 +77,17 @@ def bag_output(path: str | Path, inputs: tuple[str | Path, ...] = ()) -> Iterato
     """
     path = check_new_bag(path, inputs)
     work = partial_path(path)
-    if work.exists():
-        log.warning("%s: removing the partial output of an interrupted run", work)
-        shutil.rmtree(work)
+    if work.parent.exists():
+        log.warning("%s: removing the partial output of an interrupted run", work.parent)
+        shutil.rmtree(work.parent)
     try:
+        work.parent.mkdir()
         yield work
         os.rename(work, path)
     except OSError as err:
         raise InputError(f"{path}: cannot write the bag ({err.strerror or err})") from None
     finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(work.parent, ignore_errors=True)
 
 
 @contextlib.contextmanager

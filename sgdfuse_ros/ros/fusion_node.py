@@ -30,11 +30,11 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from sensor_msgs.msg import Image
 
 from ..config import PipelineConfig, build_pipeline
-from ..encodings import BadMessage, check_fields
+from ..encodings import BadMessage
 from ..errors import SGDFuseError
 from ..optional import optional_module, use_optional
 from ..pipeline import FusionPipeline
-from ..stream.fusion import fuse_messages
+from ..stream.fusion import accept_message, fuse_messages
 from ..stream.mailbox import Worker
 from ..stream.node_params import NodeParams
 from ..stream.stats import StreamStats
@@ -80,20 +80,23 @@ class FusionNode(LifecycleNode):
             use_mf = use_optional("sync.implementation", want_mf, mf, "message_filters")
             images = image_converter(params.use_cv_bridge)
             pipeline = self._pipeline_factory(config)
+            self.params, self.pipeline_config, self.pipeline = params, config, pipeline
+            self.message_filters, self.images = (mf if use_mf else None), images
+            out_qos = image_qos(params.qos.output_reliability, params.qos.output_depth)
+            wanted = {"fused": params.publish.fused, "mask_ir": params.publish.masks,
+                      "mask_vis": params.publish.masks, "initial": params.publish.initial}
+            for name, on in wanted.items():
+                if on:
+                    self._pubs[name] = self.create_lifecycle_publisher(Image, getattr(params.topics, name), out_qos)
+            self._diag_pub = self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10)
         except SGDFuseError as err:
             log.error(f"configure failed: {err}")
+            self._release()
             return TransitionCallbackReturn.FAILURE
         except Exception:  # e.g. a model that cannot load: fail the transition, leave the node unconfigured
             log.error(f"configure failed:\n{traceback.format_exc()}")
+            self._release()
             return TransitionCallbackReturn.FAILURE
-        self.params, self.pipeline_config, self.pipeline = params, config, pipeline
-        self.message_filters, self.images = (mf if use_mf else None), images
-        out_qos = image_qos(params.qos.output_reliability, params.qos.output_depth)
-        wanted = {"fused": params.publish.fused, "mask_ir": params.publish.masks,
-                  "mask_vis": params.publish.masks, "initial": params.publish.initial}
-        self._pubs = {name: self.create_lifecycle_publisher(Image, getattr(params.topics, name), out_qos)
-                      for name, on in wanted.items() if on}
-        self._diag_pub = self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10)
         sync = params.sync
         log.info(f"configured: pipeline {pipeline.name} ({config.backend}), sync {sync.policy} by "
                  f"{self.sync_implementation} (slop {sync.slop} s, queue {sync.queue_size}), images by "
@@ -184,12 +187,12 @@ class FusionNode(LifecycleNode):
     # -- data path --
     def _accept(self, index: int, msg: Image) -> bool:
         """Count a received message and check its fields; a bad one is counted by kind, logged once."""
-        stats = self.stats
-        if stats is None:
+        stats, pipeline = self.stats, self.pipeline
+        if stats is None or pipeline is None:
             return False
         stats.on_received(index, time.monotonic())
         try:
-            check_fields(msg)
+            accept_message(msg, pipeline)
         except BadMessage as err:
             if stats.on_bad(index, err.kind):
                 self.get_logger().warning(f"bad message on {stats.topics[index]} ({err.kind}): {err}; "
