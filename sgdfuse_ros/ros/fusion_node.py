@@ -34,7 +34,7 @@ from ..encodings import BadMessage
 from ..errors import SGDFuseError
 from ..optional import optional_module, use_optional
 from ..pipeline import FusionPipeline
-from ..stream.fusion import accept_message, fuse_messages
+from ..stream.fusion import OVERSIZED, accept_message, fuse_messages, release_memory
 from ..stream.mailbox import Worker
 from ..stream.node_params import NodeParams
 from ..stream.stats import StreamStats
@@ -69,6 +69,7 @@ class FusionNode(LifecycleNode):
         self.images: ImageConverter = CoreImages()
         self.worker: Worker[Pair] | None = None
         self.stats: StreamStats | None = None
+        self._release_memory = False  # an oversized message was refused: return its memory to the OS
 
     # -- lifecycle --
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -194,6 +195,8 @@ class FusionNode(LifecycleNode):
         try:
             accept_message(msg, pipeline)
         except BadMessage as err:
+            if err.kind == OVERSIZED:
+                self._release_memory = True  # once the message is gone (next diagnostics)
             if stats.on_bad(index, err.kind):
                 self.get_logger().warning(f"bad message on {stats.topics[index]} ({err.kind}): {err}; "
                                           f"further '{err.kind}' messages are only counted on /diagnostics")
@@ -267,6 +270,9 @@ class FusionNode(LifecycleNode):
         return info
 
     def publish_diagnostics(self) -> None:
+        if self._release_memory:
+            self._release_memory = False
+            release_memory()
         stats, sync, worker, pub, p = self.stats, self.sync, self.worker, self._diag_pub, self.params
         if stats is None or sync is None or pub is None or p is None:
             return

@@ -7,6 +7,8 @@ Pixels are converted by the core ``encodings`` unless the caller passes its own 
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +36,17 @@ class FusedFrame:
 
     images: dict[str, Any] = field(default_factory=dict)  # keys from OUTPUTS; EncodedImage by default
     timings: dict[str, float] = field(default_factory=dict)
+
+
+def release_memory() -> None:
+    """Hand freed heap memory back to the OS (glibc ``malloc_trim``; elsewhere nothing). Called after an
+    oversized message is refused: glibc serves large blocks from its heap once one such block was freed
+    (its mmap threshold adapts upwards), so without this the process would keep the frame's size resident."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def accept_message(msg: ImageFields, pipeline: FusionPipeline) -> None:

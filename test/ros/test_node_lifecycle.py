@@ -23,12 +23,17 @@ def make_node(namespace: str, **params) -> FusionNode:
 
 
 @pytest.mark.parametrize(("params", "reason"), [
-    ({"sync__slop": "fast"}, "parameter sync.slop: expected a number"),
+    ({"sync__slop": "fast"}, "parameter sync.slop: expected a finite number"),
     ({"sync__policy": "latest"}, "sync.policy must be one of"),
     ({"publish__encoding": "mono8"}, "publish.encoding must be one of"),
     ({"pipeline__method": "no_such_method"}, "unknown fusion method 'no_such_method'"),
     ({"pipeline__homography": [1.0, 0.0]}, "homography needs 9 values"),
     ({"sync__slopp": 0.1}, r"unknown parameter\(s\): sync.slopp"),
+    ({"synch__slop": 0.1}, r"unknown parameter\(s\): synch.slop"),  # a misspelled section
+    ({"sync__slop": float("inf")}, "parameter sync.slop: expected a finite number"),
+    ({"diagnostics_period": float("inf")}, "parameter diagnostics_period: expected a finite number"),
+    ({"topics__fused": "fused image"}, "topics.fused: 'fused image' is not a valid ROS 2 topic name"),
+    ({"pipeline__homography": [0.0] * 9}, "homography is singular"),
 ])
 def test_configure_with_bad_parameters_fails_cleanly(ros, capfd, params, reason):
     node = make_node("/lc_bad", **params)
