@@ -11,7 +11,8 @@ from sgdfuse_ros.images import prepare_pair
 from sgdfuse_ros.models import build_model, save_checkpoint
 from sgdfuse_ros.models.hfah import HFAHead
 from sgdfuse_ros.pipeline import FusionPipeline
-from sgdfuse_ros.refiner import WEIGHTS_DIR, DiffusionRefiner, build_refiner
+from sgdfuse_ros.refiner import DiffusionRefiner, build_refiner
+from sgdfuse_ros.weights import WEIGHTS_DIR
 
 SMALL = {"widths": [4, 8, 8], "time_dim": 16, "head_dim": 4}
 DIFFUSION = {"schedule": "cosine", "timesteps": 1000, "residual_mu": 255.0, "mode": "diffusion", "steps": 2}
@@ -205,7 +206,7 @@ def test_target_changes_parse_numbers_and_flags_and_reject_unknown_fields():
 
 
 def test_ablation_table_has_a_row_per_variant_and_set_and_names_missing_weights(tmp_path, small_checkpoint):
-    from sgdfuse_ros.diffusion.ablations import Variant, run_ablations
+    from sgdfuse_ros.evaluation.ablations import Variant, run_ablations
     from sgdfuse_ros.images import write_image
 
     data = tmp_path / "tiny_set"

@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..losses import FusionLoss
 from ..models import load_model
 from .data import TRAIN_CLIPS, TRAIN_IMAGE_SETS, VALIDATION, VIDEO_VAL_OFFSET, VIDEO_VAL_STRIDE, load_validation
 from .loop import validate
+from .losses import FusionLoss
 
 MAX_BYTES = 10 * 1024 * 1024
 TRAINED_ON = "CPU (2 cores), no GPU"
@@ -40,7 +40,7 @@ def sha256(path: Path) -> str:
 
 
 def manifest_entry(path: Path) -> dict[str, Any]:
-    from ..bench.models import count_gflops
+    from ..models.flops import fusion_gflops
 
     model, info = load_model(path)
     meta = info["meta"]
@@ -55,7 +55,7 @@ def manifest_entry(path: Path) -> dict[str, Any]:
                      "evaluation_sets_used": "none"},
         "git_commit": git_commit(Path(__file__).resolve().parents[2]), "sha256": sha256(path),
         "bytes": path.stat().st_size, "params": sum(p.numel() for p in model.parameters()),
-        "gflops_640x480": round(count_gflops(model, (480, 640)), 3),
+        "gflops_640x480": round(fusion_gflops(model, (480, 640)), 3),
         "validation": validate(model, load_validation(), loss),
         "validation_logged_in_training": meta.get("validation", {}), "trained_on": TRAINED_ON,
     }
