@@ -180,6 +180,26 @@ def test_sgdfuse_ros_follows_its_layers():
     assert check(PACKAGE, LAYERS, ISSUE_23_ALLOWED) == []
 
 
+# the front doors: ``sgdfuse`` / ``python -m sgdfuse_ros`` and the node's executable
+MAIN_MODULES = {"__main__", "ros.fusion_node"}
+
+
+def main_blocks(root: Path) -> list[str]:
+    """Modules with an ``if __name__ == "__main__":`` block."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.If) and isinstance(node.test, ast.Compare) \
+                    and getattr(node.test.left, "id", None) == "__name__":
+                found.append(module_name(path, root))
+    return found
+
+
+def test_library_modules_have_no_main_block():
+    """Commands are ``sgdfuse`` subcommands (sgdfuse_ros/cli/) or scripts in scripts/."""
+    assert [m for m in main_blocks(PACKAGE) if m not in MAIN_MODULES] == []
+
+
 def test_every_allowed_edge_still_exists():
     """The allowlist shrinks as issue 23 lands: an edge that is gone must leave it too."""
     files = {module_name(p, PACKAGE): p for p in PACKAGE.rglob("*.py")}
@@ -219,6 +239,23 @@ def test_an_absolute_upward_import_and_a_cycle_are_reported(tmp_path):
                             "top.py": "from pkg import mid\n"})
     assert check(root, TOY_LAYERS) == ["mid -> top: upward import (layer 1 -> 2)", "module cycle: mid <-> top",
                                        "package cycle: mid <-> top"]
+
+
+def test_an_upward_import_added_to_the_package_breaks_its_contract(tmp_path):
+    """The real contract, on a copy of the package where the noise schedule imports the CLI."""
+    root = tmp_path / "sgdfuse_ros"
+    for path in PACKAGE.rglob("*.py"):
+        (root / path.relative_to(PACKAGE)).parent.mkdir(parents=True, exist_ok=True)
+        (root / path.relative_to(PACKAGE)).write_text(path.read_text())
+    schedule = root / "diffusion" / "schedule.py"
+    schedule.write_text(schedule.read_text() + "\n\ndef _upward():\n    from ..cli import main\n")
+    assert "diffusion.schedule -> cli: upward import (layer 3 -> 12)" in check(root, LAYERS, ISSUE_23_ALLOWED)
+    assert main_blocks(root) == main_blocks(PACKAGE)
+
+
+def test_a_main_block_is_found(tmp_path):
+    root = _tree(tmp_path, {"__init__.py": "", "low.py": "if __name__ == '__main__':\n    pass\n"})
+    assert main_blocks(root) == ["low"]
 
 
 def test_ros_imports_outside_the_ros_layer_and_unlayered_units_are_reported(tmp_path):

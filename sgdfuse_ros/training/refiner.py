@@ -391,12 +391,3 @@ def ship_refiner(src: str | Path, dst: str | Path) -> dict[str, Any]:
     manifest[dst.name] = entry
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return entry
-
-
-if __name__ == "__main__":
-    import sys
-
-    if len(sys.argv) != 3:
-        raise SystemExit("usage: python -m sgdfuse_ros.training.refiner RUN/model.pt sgdfuse_ros/weights/X.pt")
-    shipped = ship_refiner(sys.argv[1], sys.argv[2])
-    print(f"shipped {sys.argv[2]} ({shipped['bytes']} bytes, {shipped['gflops_640x480_total']} GFLOPs)")

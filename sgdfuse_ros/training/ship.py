@@ -1,6 +1,6 @@
 """Ship trained weights: copy a run's ``model.pt`` to ``sgdfuse_ros/weights/`` and record it in the manifest.
 
-    python -m sgdfuse_ros.training.ship runs/stage1/model.pt sgdfuse_ros/weights/stage1.pt
+    sgdfuse ship runs/stage1/model.pt sgdfuse_ros/weights/stage1.pt
 
 The manifest entry (keyed by file name) holds the exact command, the data used, the git commit, sha256,
 parameters, GFLOPs at 640x480, the validation metrics and where it was trained.
@@ -12,7 +12,6 @@ import hashlib
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +71,3 @@ def ship(src: Path, dst: Path) -> dict[str, Any]:
     manifest[dst.name] = manifest_entry(dst)
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest[dst.name]
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        raise SystemExit("usage: python -m sgdfuse_ros.training.ship RUN/model.pt sgdfuse_ros/weights/X.pt")
-    entry = ship(Path(sys.argv[1]), Path(sys.argv[2]))
-    print(f"shipped {sys.argv[2]} ({entry['bytes']} bytes, sha256 {entry['sha256'][:12]}...)")
