@@ -164,7 +164,7 @@ CASES: dict[str, Case] = {
         fuse_args("o.png", "--pipeline", "stage1:weights=big.pt:backend=cpu"), 2, "expected numbers in 0..4096"),
     "checkpoint config does not fit its weights": Case(
         lambda r: (pair(r), checkpoint(r, "wide.pt", lambda c: c.update(config={"dim": 4000}))),
-        fuse_args("o.png", "--pipeline", "stage1:weights=wide.pt:backend=cpu"), 2, "the weights hold"),
+        fuse_args("o.png", "--pipeline", "stage1:weights=wide.pt:backend=cpu"), 2, "weights do not fit config"),
     "checkpoint asks for a huge schedule": Case(
         lambda r: (pair(r), checkpoint(r, "refiner_t.pt", lambda c: c["meta"]["diffusion"].update(timesteps=3e9))),
         fuse_args("o.png", "--pipeline", "stage1:refiner=student:refiner_weights=refiner_t.pt:backend=cpu"), 2,

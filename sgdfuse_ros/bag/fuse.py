@@ -17,12 +17,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..encodings import BadMessage
 from ..errors import InputError
 from ..pipeline import FusionPipeline
+from ..stream.encodings import BadMessage
 from ..stream.fusion import accept_message, fuse_messages
 from ..stream.node_params import NodeParams
-from ..sync import DROP_REASONS, make_synchronizer
+from ..stream.sync import DROP_REASONS, make_synchronizer
 from .io import IMAGE_TYPE, bag_output, image_message, open_reader, open_writer, stamp_ns, typestore
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import SGDFuseError
 
-SUBCOMMANDS = ("fuse", "eval", "grid", "demo", "train", "export", "bench", "bag")
+SUBCOMMANDS = ("fuse", "eval", "grid", "demo", "train", "select", "ship", "export", "bench", "bag")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +74,3 @@ def _report(args: argparse.Namespace, message: str) -> None:
     first = message.strip().splitlines()[0] if message.strip() else "failed"
     print(f"sgdfuse {args.command}: error: {first}", file=sys.stderr)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -88,7 +88,8 @@ def check_model_config(name: str, config: Any, state_dict: dict[str, Any]) -> No
     expected = sum(v.numel() for v in state_dict.values() if isinstance(v, torch.Tensor))
     built = sum(v.numel() for v in shape_only.state_dict().values())
     if built != expected:
-        raise ConfigError(f"config {config} describes {built} values, the weights hold {expected}")
+        raise ConfigError(f"weights do not fit config {config}: it describes {built} values, the file holds "
+                          f"{expected}")
 
 
 def load_model(path: str | Path, expected_name: str | None = None,

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ..encodings import BadMessage, ImageFields, check_fields, encode, rgb_layout, to_pipeline_input
 from ..errors import InputError
 from ..images import to_gray_u8
 from ..pipeline import FusionPipeline
+from .encodings import BadMessage, ImageFields, check_fields, encode, rgb_layout, to_pipeline_input
 
 OVERSIZED = "oversized"  # more pixels than the pipeline's max_megapixels: refused before decoding
 SIZE_MISMATCH = "size_mismatch"  # thermal and RGB sizes differ while require_same_size is set
