@@ -64,7 +64,9 @@ def pair(root: Path) -> None:
 
 
 def fuse_args(out: str, *extra: str) -> list[str]:
-    return ["fuse", "--ir", "d/ir.png", "--vis", "d/vi.png", "-o", out, "--pipeline", "average", *extra]
+    """``fuse`` of the pair ``d/ir.png`` + ``d/vi.png``; the ``average`` pipeline unless ``extra`` names one."""
+    pipeline = [] if "--pipeline" in extra else ["--pipeline", "average"]
+    return ["fuse", "--ir", "d/ir.png", "--vis", "d/vi.png", "-o", out, *pipeline, *extra]
 
 
 def bag(root: Path, name: str = "bag", frames: int = 3, **spec: object) -> None:
@@ -191,8 +193,11 @@ CASES: dict[str, Case] = {
     "invalid topic name": Case(lambda r: (bag(r), params(r, "    topics: {fused: 'fused image'}\n")),
                                ["bag", "fuse", "bag", "out", "--params", "p.yaml"], 2, "not a valid ROS 2 topic"),
     # 6. bags
-    "truncated input bag": Case(lambda r: (bag(r), truncate(next((r / "bag").glob("*.mcap")))),
-                                ["bag", "fuse", "bag", "out", "--pipeline", "average"], 2, "unreadable bag"),
+    "truncated input bag (read as far as it goes)": Case(
+        lambda r: (bag(r, frames=6), truncate(next((r / "bag").glob("*.mcap")), 0.7)),
+        ["bag", "fuse", "bag", "out", "--pipeline", "average"], 1, "", adds=True),
+    "garbage input bag": Case(lambda r: (bag(r), next((r / "bag").glob("*.mcap")).write_bytes(b"\x89MCAP0\r\n" * 9)),
+                              ["bag", "fuse", "bag", "out", "--pipeline", "average"], 2, "unreadable bag"),
     "0-byte input bag": Case(lambda r: (bag(r), truncate(next((r / "bag").glob("*.mcap")), 0.0)),
                              ["bag", "fuse", "bag", "out", "--pipeline", "average"], 2, "unreadable bag"),
     "empty bag": Case(lambda r: _empty_bag(r),
@@ -343,6 +348,21 @@ def test_checkpoint_bounds_are_checked_before_the_model_is_built(tmp_path, monke
     assert built == []
 
 
+def test_truncated_bag_is_read_as_far_as_it_goes(tmp_path, capsys):
+    bag(tmp_path, frames=6)
+    truncate(next((tmp_path / "bag").glob("*.mcap")), 0.7)
+    assert cli_main(["bag", "fuse", str(tmp_path / "bag"), str(tmp_path / "out"), "--pipeline", "average"]) == 1
+    out = capsys.readouterr().out
+    assert "input truncated: read " in out and "every input message accounted for" in out
+    fused = message_count(tmp_path / "out")
+    assert 1 <= fused < 6 and f"fused {fused}," in out
+
+
+def message_count(bag_folder: Path) -> int:
+    meta = yaml.safe_load((bag_folder / "metadata.yaml").read_text())
+    return meta["rosbag2_bagfile_information"]["message_count"]
+
+
 def test_partial_bag_of_an_interrupted_run_is_replaced(tmp_path, capsys):
     """What SIGKILL leaves (a partial folder, no output) does not block the next run."""
     bag(tmp_path)
@@ -350,5 +370,4 @@ def test_partial_bag_of_an_interrupted_run_is_replaced(tmp_path, capsys):
     (partial_path(tmp_path / "out") / "junk.mcap").write_bytes(b"half")
     assert cli_main(["bag", "fuse", str(tmp_path / "bag"), str(tmp_path / "out"), "--pipeline", "average"]) == 0
     assert (tmp_path / "out" / "metadata.yaml").is_file() and not partial_path(tmp_path / "out").parent.exists()
-    meta = yaml.safe_load((tmp_path / "out" / "metadata.yaml").read_text())
-    assert meta["rosbag2_bagfile_information"]["message_count"] == 3  # 3 pairs, the last one included
+    assert message_count(tmp_path / "out") == 3  # 3 pairs, the last one included

@@ -19,14 +19,13 @@ from typing import Any
 
 from ..errors import InputError
 from ..pipeline import FusionPipeline
-from ..stream.encodings import BadMessage
+from ..stream.encodings import UNDECODABLE, BadMessage
 from ..stream.fusion import accept_message, fuse_messages
 from ..stream.node_params import NodeParams
 from ..stream.sync import DROP_REASONS, make_synchronizer
 from .io import IMAGE_TYPE, bag_output, image_message, open_reader, open_writer, stamp_ns, typestore
 
 log = logging.getLogger(__name__)
-UNDECODABLE = "undecodable"  # a message rosbags cannot deserialise as sensor_msgs/Image
 
 
 @dataclass
@@ -51,6 +50,7 @@ class FuseReport:
     pairs_rejected: dict[str, int] = field(default_factory=dict)
     outputs: dict[str, int] = field(default_factory=dict)  # topic -> messages written
     other_messages: int = 0  # messages of other topics, not used
+    input_truncated: str = ""  # how much of a truncated input could be read ("" when it was complete)
     clock_resets: int = 0
 
     @property
@@ -75,6 +75,8 @@ class FuseReport:
         lines.append("written: " + ", ".join(f"{k} {v}" for k, v in self.outputs.items()))
         if self.other_messages:
             lines.append(f"other topics: {self.other_messages} messages ignored")
+        if self.input_truncated:
+            lines.append(f"input truncated: {self.input_truncated}")
         lines.append("every input message accounted for" if self.balanced else "ACCOUNTING MISMATCH")
         return "\n".join(lines)
 
@@ -134,6 +136,9 @@ class _BagFusion:
     def run(self, in_path: str | Path, out_path: Path) -> FuseReport:
         with open_reader(in_path) as reader:
             _check_topics(in_path, reader, self.topics)
+            if getattr(reader, "truncated", False):
+                self.report.input_truncated = (f"read {reader.message_count} messages, {reader.read_bytes} of "
+                                               f"{reader.total_bytes} bytes")
             with open_writer(out_path) as self.writer:
                 log_time = 0
                 for conn, log_time, raw in reader.messages():

@@ -104,8 +104,25 @@ def open_reader(path: str | Path) -> Iterator[Any]:
     try:
         reader.open()
     except ReaderError as err:
-        raise InputError(f"{path}: unreadable bag ({err})") from None
+        salvaged = _salvage(path)
+        if salvaged is None:
+            raise InputError(f"{path}: unreadable bag ({err})") from None
+        log.warning("%s: %s; read as far as it goes: %d messages in %d of %d bytes", path, err,
+                    salvaged.message_count, salvaged.read_bytes, salvaged.total_bytes)
+        yield salvaged
+        return
     try:
         yield reader
     finally:
         reader.close()
+
+
+def _salvage(path: Path) -> Any:
+    """The readable part of a truncated MCAP bag, or None when there is none (not MCAP, no message)."""
+    from .salvage import SalvageReader
+
+    files = sorted(path.glob("*.mcap"))
+    if not files:
+        return None
+    reader = SalvageReader(files)
+    return reader if reader.message_count else None

@@ -115,7 +115,7 @@ def run_fuse(args: argparse.Namespace) -> int:
         from ..outputs import write_bytes_atomic
 
         write_bytes_atomic(args.json, json.dumps(report.as_dict(), indent=2).encode())
-    return 0 if report.balanced else 1
+    return 0 if report.balanced and not report.input_truncated else 1  # 1: written, but not all of the input
 
 
 def run_play(args: argparse.Namespace) -> int:

@@ -27,12 +27,13 @@ from typing import Any
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import Image
 
 from ..config import PipelineConfig, build_pipeline
 from ..errors import SGDFuseError
 from ..pipeline import FusionPipeline
-from ..stream.encodings import BadMessage
+from ..stream.encodings import UNDECODABLE, BadMessage
 from ..stream.fusion import OVERSIZED, accept_message, fuse_messages, release_memory
 from ..stream.mailbox import Worker
 from ..stream.node_params import NodeParams
@@ -121,8 +122,8 @@ class FusionNode(LifecycleNode):
         else:
             self.sync = make_synchronizer(p.sync, self._on_pair, on_reset=self._on_clock_reset)
             self._subs = [
-                self.create_subscription(Image, p.topics.thermal, lambda m: self._on_image(THERMAL, m), in_qos),
-                self.create_subscription(Image, p.topics.rgb, lambda m: self._on_image(RGB, m), in_qos),
+                self.create_subscription(Image, topic, lambda data, i=i: self._on_raw(i, data), in_qos, raw=True)
+                for i, topic in ((THERMAL, p.topics.thermal), (RGB, p.topics.rgb))
             ]
         # resolved names for the report (``topic_name`` is missing in older rclpy: then the parameter's)
         self.stats.topics = [getattr(sub, "topic_name", name) for sub, name in
@@ -186,13 +187,15 @@ class FusionNode(LifecycleNode):
         return dict(self._pubs)
 
     # -- data path --
-    def _accept(self, index: int, msg: Image) -> bool:
+    def _accept(self, index: int, msg: Image | BadMessage) -> bool:
         """Count a received message and check its fields; a bad one is counted by kind, logged once."""
         stats, pipeline = self.stats, self.pipeline
         if stats is None or pipeline is None:
             return False
         stats.on_received(index, time.monotonic())
         try:
+            if isinstance(msg, BadMessage):  # it could not be deserialised
+                raise msg
             accept_message(msg, pipeline)
         except BadMessage as err:
             if err.kind == OVERSIZED:
@@ -203,7 +206,16 @@ class FusionNode(LifecycleNode):
             return False
         return True
 
-    def _on_image(self, index: int, msg: Image) -> None:
+    def _on_raw(self, index: int, data: bytes) -> None:
+        """Core pairing subscribes to serialized messages, so that one which cannot be deserialised is counted
+        (``undecodable``) instead of being dropped silently inside rclpy."""
+        try:
+            msg: Image | BadMessage = deserialize_message(data, Image)
+        except Exception as err:  # rclpy raises RMWError for malformed CDR
+            msg = BadMessage(UNDECODABLE, f"cannot deserialise sensor_msgs/Image: {err}")
+        self._on_image(index, msg)
+
+    def _on_image(self, index: int, msg: Image | BadMessage) -> None:
         sync = self.sync
         if isinstance(sync, Synchronizer) and self._accept(index, msg):
             sync.add(index, stamp_ns(msg.header.stamp), msg)

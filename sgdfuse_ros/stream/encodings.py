@@ -46,6 +46,7 @@ EMPTY_DATA = "empty_data"
 ZERO_SIZE = "zero_size"
 STEP_TOO_SMALL = "step_too_small"
 DATA_SIZE_MISMATCH = "data_size_mismatch"
+UNDECODABLE = "undecodable"  # bytes that do not deserialise as sensor_msgs/Image
 
 
 class BadMessage(InputError):

@@ -151,3 +151,22 @@ def test_unusable_homography_fails_configure_with_the_reason(homography, reason)
     finally:
         log = stop(proc)
     assert code == 1 and "configure failed" in log and reason in log, log
+
+
+def test_undeserialisable_messages_are_counted(ros):
+    """Bytes that are no sensor_msgs/Image reach /diagnostics as bad messages of kind ``undecodable``."""
+    proc = node_process("/limits_raw", "pipeline.method:=average", "pipeline.masks:=none")
+    driver = Driver("/limits_raw")
+    try:
+        assert driver.wait(lambda: all(p.get_subscription_count() for p in driver.pubs)), stop(proc)
+        for _ in range(3):
+            driver.pubs[0].publish(b"\x00\x01\x00\x00 not an image")  # a serialized message, malformed
+            driver.spin(0.1)
+        driver.send(NORMAL, 2)
+        assert driver.wait(lambda: driver.diag.get("bad_messages.undecodable") == "3"
+                           and driver.diag.get("pairs.synced") == "2"), driver.diag
+        assert driver.diag["input./limits_raw/thermal/image.received"] == "5"
+    finally:
+        driver.close()
+        log = stop(proc)
+    assert "(undecodable)" in log  # logged once
