@@ -192,6 +192,19 @@ def test_min_interval_releases_each_pair_on_its_second_message(min_interval):
     assert all(on_second) if min_interval else not any(on_second)  # else: one frame later
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_flush_emits_the_last_pair_at_the_end_of_input(seed):
+    """Offline end of input: the pair still waiting for a later message is emitted by ``flush``."""
+    thermal, rgb = camera_streams(50, 30.0, offset=0.004, jitter=0.003, seed=seed)
+    out, sync = run(sorted(thermal + rgb), queue_size=5, slop=0.015)
+    assert len(out) == 49  # without a bound on the frame interval the last pair waits for the next frame
+    sync.flush()
+    sync.close()
+    assert out == [(thermal[k][0], rgb[k][0]) for k in range(50)]
+    assert sync.stats.dropped_total(0) == sync.stats.dropped_total(1) == 0
+    check_accounting(sync)
+
+
 def test_different_rates_pick_the_nearest_frame():
     thermal = [(i / 10.0 + 0.001, 0) for i in range(50)]  # 10 Hz
     rgb = [(i / 30.0, 1) for i in range(150)]  # 30 Hz
