@@ -61,13 +61,22 @@ def checkpoints(tmp_path_factory, models) -> dict[str, str]:
     (("tensorrt", "cuda", "onnxruntime"), "cpu"),
     (("cuda",), "tensorrt"),  # as reported; tensorrt's own status already includes "no CUDA"
 ])
-def test_auto_takes_the_first_available_backend_and_logs_why(unavailable, expected, caplog):
+def test_auto_takes_the_first_available_backend_and_logs_why(unavailable, expected, caplog, monkeypatch):
+    monkeypatch.setattr(select_mod, "_REPORTED", set())  # the choice is logged once per process
     status = {**ALL, **{b: f"{b} missing here" for b in unavailable}}
     with caplog.at_level(logging.INFO, logger="sgdfuse_ros.runtime.select"):
         assert resolve_backend("auto", status) == expected
     assert f"backend auto -> {expected}" in caplog.text
     for skipped in BACKENDS[: BACKENDS.index(expected)]:  # every better backend is logged with its reason
         assert f"{skipped}: {skipped} missing here" in caplog.text
+
+
+def test_the_automatic_choice_is_logged_once(caplog, monkeypatch):
+    """Every learned model of a pipeline resolves ``auto``: the line appears once, not once per model."""
+    monkeypatch.setattr(select_mod, "_REPORTED", set())
+    with caplog.at_level(logging.INFO, logger="sgdfuse_ros.runtime.select"):
+        assert resolve_backend("auto", ALL) == resolve_backend("auto", ALL) == "tensorrt"
+    assert caplog.text.count("backend auto -> tensorrt") == 1
 
 
 def test_an_explicit_backend_that_is_unavailable_fails_with_the_reason():

@@ -9,8 +9,13 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .common import add_pipeline_args
+
+if TYPE_CHECKING:
+    from ..config import PipelineConfig
+    from ..datasets import Pair
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     return _run_single(args, label, config) if pairs is None else _run_folder(args, label, config, *pairs)
 
 
-def _run_single(args: argparse.Namespace, label: str, config) -> int:
+def _run_single(args: argparse.Namespace, label: str, config: PipelineConfig) -> int:
     from ..config import build_pipeline
     from ..images import read_image
     from ..outputs import check_file_output
@@ -79,7 +84,8 @@ def _run_single(args: argparse.Namespace, label: str, config) -> int:
     return 0
 
 
-def _run_folder(args: argparse.Namespace, label: str, config, pairs: list, unmatched: list[str]) -> int:
+def _run_folder(args: argparse.Namespace, label: str, config: PipelineConfig, pairs: list[Pair],
+                unmatched: list[str]) -> int:
     from tqdm import tqdm
 
     from ..config import build_pipeline
