@@ -8,11 +8,13 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt setup.py
+$(STAMP): requirements.txt setup.py Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
-	$(BIN)/pip install --quiet --no-deps -e .
+	# compat mode puts the checkout itself on sys.path, so `import sgdfuse_ros` finds the package even from
+	# the checkout's parent folder (where the folder sgdfuse_ros/ would otherwise shadow it as a namespace).
+	$(BIN)/pip install --quiet --no-deps -e . --config-settings editable_mode=compat
 	touch $@
 
 demo: setup
