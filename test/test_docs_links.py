@@ -1,4 +1,4 @@
-"""The README and docs/ stay navigable and small: every relative link and cited docs/ path resolves."""
+"""The README and docs/ stay navigable and small: every relative link and every cited repository path resolves."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
 DOCS_MAX_BYTES = 5_000_000
 
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")  # [text](target) and ![alt](target)
-CITED_PATH = re.compile(r"`(docs/[^`\s*]+)`")  # a docs/ path cited as code, e.g. `docs/results/stage1/`
+# a repository path cited as code, e.g. `docs/results/stage1/` or `sgdfuse_ros/stream/sync.py:PairSync`;
+# patterns such as `scripts/train_*.sh` are not checked
+CITED_PATH = re.compile(r"`((?:config|docs|launch|samples|scripts|sgdfuse_ros|test)/[^`\s*{}<>:]+)(?::\w+)?`")
 FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 
 
@@ -48,9 +50,10 @@ def test_links_resolve(page: Path) -> None:
 def test_broken_link_is_found(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
     (tmp_path / "there.md").write_text("# A heading\n")
-    page.write_text("[ok](there.md#a-heading) [gone](missing.md) [bad](there.md#nope) `docs/no/such/file.md`\n")
+    page.write_text("[ok](there.md#a-heading) [gone](missing.md) [bad](there.md#nope) `docs/no/such/file.md`\n"
+                    "`sgdfuse_ros/moved.py:Thing` `scripts/train_*.sh` `sgdfuse_ros/pipeline.py:FusionPipeline`\n")
     assert broken_links(page) == ["missing.md (no such file)", "there.md#nope (no heading #nope)",
-                                  "`docs/no/such/file.md` (no such path)"]
+                                  "`docs/no/such/file.md` (no such path)", "`sgdfuse_ros/moved.py` (no such path)"]
 
 
 def test_docs_size() -> None:
