@@ -51,7 +51,7 @@ def test_broken_link_is_found(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
     (tmp_path / "there.md").write_text("# A heading\n")
     page.write_text("[ok](there.md#a-heading) [gone](missing.md) [bad](there.md#nope) `docs/no/such/file.md`\n"
-                    "`sgdfuse_ros/moved.py:Thing` `scripts/train_*.sh` `sgdfuse_ros/pipeline.py:FusionPipeline`\n")
+                    "`sgdfuse_ros/moved.py:Thing` `scripts/train_*.sh` `test/test_docs_links.py:broken_links`\n")
     assert broken_links(page) == ["missing.md (no such file)", "there.md#nope (no heading #nope)",
                                   "`docs/no/such/file.md` (no such path)", "`sgdfuse_ros/moved.py` (no such path)"]
 
