@@ -1,6 +1,6 @@
 """A figure of masks for a few evaluation pairs: one row per pair, IR | IR mask | VIS | VIS mask.
 
-    .venv/bin/python scripts/masks_figure.py --out docs/images/masks_grid.png
+    .venv/bin/python scripts/masks_figure.py --out docs/images/masks_grid.jpg
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def mask_grid(source: MaskSource, pairs: Sequence[tuple[str, str]] = DEFAULT_PAI
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="the PNG to write")
+    parser.add_argument("--out", type=Path, required=True, help="the image to write (.png or .jpg)")
     parser.add_argument("--encoding", default="saliency-weighted")
     parser.add_argument("--tile-width", type=int, default=200)
     args = parser.parse_args(argv)
