@@ -25,7 +25,7 @@ def measure(pipeline: str, width: int, height: int, threads: int) -> float:
     from sgdfuse_ros.config import pipeline_from_spec
 
     torch.set_num_threads(threads)
-    _, fuse = pipeline_from_spec(f"{pipeline}:max_megapixels=0")  # 0: no limit, this measures it
+    _, fuse = pipeline_from_spec(f"{pipeline}:input.max_megapixels=0")  # 0: no limit, this measures it
     rng = np.random.default_rng(0)
     fuse(rng.integers(0, 256, (height, width), np.uint8), rng.integers(0, 256, (height, width, 3), np.uint8))
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -123,7 +123,7 @@ def check_pixels(width: int, height: int, max_megapixels: float, name: str = "im
     """Raise InputError when a ``width`` x ``height`` image exceeds ``max_megapixels`` (0: no limit)."""
     if max_megapixels and width * height > max_megapixels * 1e6:
         raise InputError(f"{name}: {width}x{height} ({width * height / 1e6:.1f} MP) exceeds the limit of "
-                         f"{max_megapixels:g} MP (max_megapixels)")
+                         f"{max_megapixels:g} MP (input.max_megapixels)")
 
 
 def _single_channel(img: np.ndarray) -> np.ndarray:

@@ -74,8 +74,16 @@ def bag(root: Path, name: str = "bag", frames: int = 3, **spec: object) -> None:
     make_bag(root / "frames" / "ir", root / "frames" / "vi", root / name, BagSpec(fps=10, **spec))
 
 
+AVERAGE = "pipeline: {stage1: {method: average}, masks: {source: none}"  # without the closing brace
+
+
 def params(root: Path, text: str) -> None:
-    (root / "p.yaml").write_text("/**:\n  ros__parameters:\n    pipeline: {method: average, masks: none}\n" + text)
+    """A node parameter file: the ``average`` pipeline, then ``text`` (later keys win)."""
+    (root / "p.yaml").write_text(f"/**:\n  ros__parameters:\n    {AVERAGE}}}\n" + text)
+
+
+def stage1_weights(checkpoint_file: str) -> str:
+    return f"stage1:stage1.weights={checkpoint_file}:runtime.backend=cpu"
 
 
 def checkpoint(root: Path, name: str, change: Callable[[dict], None]) -> None:
@@ -163,27 +171,27 @@ CASES: dict[str, Case] = {
     # 3. checkpoint denial of service
     "checkpoint asks for a huge model": Case(
         lambda r: (pair(r), checkpoint(r, "big.pt", lambda c: c.update(config={"dim": 40000}))),
-        fuse_args("o.png", "--pipeline", "stage1:weights=big.pt:backend=cpu"), 2, "expected numbers in 0..4096"),
+        fuse_args("o.png", "--pipeline", stage1_weights("big.pt")), 2, "expected numbers in 0..4096"),
     "checkpoint config does not fit its weights": Case(
         lambda r: (pair(r), checkpoint(r, "wide.pt", lambda c: c.update(config={"dim": 4000}))),
-        fuse_args("o.png", "--pipeline", "stage1:weights=wide.pt:backend=cpu"), 2, "weights do not fit config"),
+        fuse_args("o.png", "--pipeline", stage1_weights("wide.pt")), 2, "weights do not fit config"),
     "checkpoint asks for a huge schedule": Case(
         lambda r: (pair(r), checkpoint(r, "refiner_t.pt", lambda c: c["meta"]["diffusion"].update(timesteps=3e9))),
-        fuse_args("o.png", "--pipeline", "stage1:refiner=student:refiner_weights=refiner_t.pt:backend=cpu"), 2,
+        fuse_args("o.png", "--pipeline", "stage1:refiner.name=student:refiner.weights=refiner_t.pt"), 2,
         "timesteps must be an integer"),
     "checkpoint config is a list": Case(
         lambda r: (pair(r), checkpoint(r, "list.pt", lambda c: c.update(config=[1, 2]))),
-        fuse_args("o.png", "--pipeline", "stage1:weights=list.pt:backend=cpu"), 2, "config must be a mapping"),
+        fuse_args("o.png", "--pipeline", stage1_weights("list.pt")), 2, "config must be a mapping"),
     # 4. singular or NaN homography
-    "singular homography": Case(pair, fuse_args("o.png", "--pipeline", "average:homography=[0,0,0,0,0,0,0,0,0]"),
+    "singular homography": Case(pair, fuse_args("o.png", "--pipeline", "average:input.homography=[0,0,0,0,0,0,0,0,0]"),
                                 2, "homography is singular"),
-    "NaN homography": Case(pair, fuse_args("o.png", "--pipeline", "average:homography=[.nan,0,0,0,1,0,0,0,1]"), 2,
-                           "homography[0]: expected a finite number"),
+    "NaN homography": Case(pair, fuse_args("o.png", "--pipeline", "average:input.homography=[.nan,0,0,0,1,0,0,0,1]"), 2,
+                           "input.homography[0]: expected a finite number"),
     "homography mapping the image off the grid": Case(
-        pair, fuse_args("o.png", "--pipeline", "average:homography=[1,0,5000,0,1,0,0,0,1]"), 2,
+        pair, fuse_args("o.png", "--pipeline", "average:input.homography=[1,0,5000,0,1,0,0,0,1]"), 2,
         "of the 56x40 RGB grid"),
     "bag fuse with a singular homography": Case(
-        lambda r: (bag(r), params(r, "    pipeline: {method: average, homography: [1,2,3,2,4,6,0,0,1]}\n")),
+        lambda r: (bag(r), params(r, f"    {AVERAGE}, input: {{homography: [1,2,3,2,4,6,0,0,1]}}}}\n")),
         ["bag", "fuse", "bag", "out", "--params", "p.yaml"], 2, "homography is singular"),
     # 5. silent failures
     "infinite slop": Case(lambda r: (bag(r), params(r, "    sync: {slop: .inf}\n")),
@@ -209,11 +217,11 @@ CASES: dict[str, Case] = {
     "bag output inside the input bag": Case(bag, ["bag", "fuse", "bag", "bag/out", "--pipeline", "average"], 2,
                                             "refusing to write over or inside the input"),
     "no pair fusable": Case(lambda r: (bag(r), params(r, "    require_same_size: true\n"
-                                                         "    pipeline: {method: average, max_megapixels: 0.001}\n")),
+                                                         f"    {AVERAGE}, input: {{max_megapixels: 0.001}}}}\n")),
                             ["bag", "fuse", "bag", "out", "--params", "p.yaml"], 2, "no pair was fused"),
     # 7. the documented node YAML as a pipeline file
     "config/sgdfuse.yaml as --pipeline": Case(
-        pair, fuse_args("o.png", "--pipeline", f"{REPO}/config/sgdfuse.yaml:backend=cpu"), 0, "", adds=True),
+        pair, fuse_args("o.png", "--pipeline", f"{REPO}/config/sgdfuse.yaml:runtime.backend=cpu"), 0, "", adds=True),
     # 8. raw tracebacks
     "output is not an image file": Case(pair, fuse_args("out.txt"), 2, "output must be an image file"),
     "output is a folder": Case(lambda r: (pair(r), (r / "o.png").mkdir()), fuse_args("o.png"), 2, "is a folder"),
@@ -225,21 +233,22 @@ CASES: dict[str, Case] = {
     "bad --json path": Case(lambda r: (bag(r), (r / "f").write_text("x")),
                             ["bag", "fuse", "bag", "out", "--pipeline", "average", "--json", "f/r.json"], 2,
                             "is a file"),
-    "override refiner_steps=abc": Case(pair, fuse_args("o.png", "--pipeline", "stage1:refiner_steps=abc"), 2,
-                                       "refiner_steps: expected an integer"),
-    "override homography=5": Case(pair, fuse_args("o.png", "--pipeline", "gff:homography=5"), 2,
-                                  "homography: expected a list"),
-    "override thermal_percentiles=5": Case(pair, fuse_args("o.png", "--pipeline", "gff:thermal_percentiles=5"), 2,
-                                           "thermal_percentiles: expected a list"),
-    "override weights=123": Case(pair, fuse_args("o.png", "--pipeline", "stage1:weights=123"), 2,
-                                 "weights: expected a string"),
+    "override refiner.steps=abc": Case(pair, fuse_args("o.png", "--pipeline", "stage1:refiner.steps=abc"), 2,
+                                       "refiner.steps: expected an integer"),
+    "override input.homography=5": Case(pair, fuse_args("o.png", "--pipeline", "gff:input.homography=5"), 2,
+                                  "input.homography: expected a list"),
+    "override input.thermal_percentiles=5": Case(
+        pair, fuse_args("o.png", "--pipeline", "gff:input.thermal_percentiles=5"), 2,
+        "input.thermal_percentiles: expected a list"),
+    "override stage1.weights=123": Case(pair, fuse_args("o.png", "--pipeline", "stage1:stage1.weights=123"), 2,
+                                 "stage1.weights: expected a string"),
     # 9. silently wrong output
     "truncated JPEG": Case(lambda r: (images(r / "set", ["p"], ".jpg"), (r / "d").mkdir(),
                                       (r / "set/ir/p.jpg").rename(r / "d/ir.png"),
                                       (r / "set/vi/p.jpg").rename(r / "d/vi.png"), truncate(r / "d/vi.png")),
                            fuse_args("o.png"), 2, "corrupt or truncated image"),
     "NaN weights": Case(lambda r: (pair(r), checkpoint(r, "nan.pt", nan_weights)),
-                        fuse_args("o.png", "--pipeline", "stage1:weights=nan.pt:backend=cpu"), 2, "NaN or inf"),
+                        fuse_args("o.png", "--pipeline", stage1_weights("nan.pt")), 2, "NaN or inf"),
     "same-stem inputs": Case(lambda r: (images(r / "set", ["x"]), images(r / "set", ["x"], ".jpg")),
                              ["fuse", "set", "-o", "out", "--pipeline", "average"], 2, "share the pair name 'x'"),
     "misspelled config section": Case(lambda r: (bag(r), params(r, "    synch: {slop: 0.05}\n")),

@@ -72,7 +72,7 @@ def _run_single(args: argparse.Namespace, label: str, config: PipelineConfig) ->
     from ..images import read_image
     from ..outputs import check_file_output
 
-    ir, vis = read_image(args.ir, config.max_megapixels), read_image(args.vis, config.max_megapixels)
+    ir, vis = read_image(args.ir, config.input.max_megapixels), read_image(args.vis, config.input.max_megapixels)
     out = Path(args.output)
     for path in _outputs(out, args.masks):
         check_file_output(path, (args.ir, args.vis), args.overwrite)

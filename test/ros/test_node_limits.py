@@ -150,7 +150,7 @@ def test_oversized_frames_are_refused_counted_and_memory_returns(ros):
     ("[1.0,0.0,0.0,0.0,1.0,0.0,0.0,0.0,.nan]", "expected a finite number"),
 ])
 def test_unusable_homography_fails_configure_with_the_reason(homography, reason):
-    proc = node_process("/limits_h", "pipeline.method:=average", f"pipeline.homography:={homography}")
+    proc = node_process("/limits_h", "pipeline.stage1.method:=average", f"pipeline.input.homography:={homography}")
     try:
         code = proc.wait(60)
     finally:
@@ -160,7 +160,7 @@ def test_unusable_homography_fails_configure_with_the_reason(homography, reason)
 
 def test_undeserialisable_messages_are_counted(ros):
     """Bytes that are no sensor_msgs/Image reach /diagnostics as bad messages of kind ``undecodable``."""
-    proc = node_process("/limits_raw", "pipeline.method:=average", "pipeline.masks:=none")
+    proc = node_process("/limits_raw", "pipeline.stage1.method:=average", "pipeline.masks.source:=none")
     driver = Driver("/limits_raw")
     try:
         assert driver.wait(lambda: all(p.get_subscription_count() for p in driver.pubs)), stop(proc)
