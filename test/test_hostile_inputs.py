@@ -260,6 +260,15 @@ CASES: dict[str, Case] = {
 }
 
 
+def markdown_table() -> str:
+    """The matrix as docs/reliability.md shows it."""
+    rows = ["| case | command | exit | error line contains |", "|---|---|---|---|"]
+    for name, case in CASES.items():
+        command = " ".join(case.argv).replace(f"{REPO}/", "")
+        rows.append(f"| {name} | `sgdfuse {command}` | {case.code} | {case.words or '(no error)'} |")
+    return "\n".join(rows)
+
+
 def _empty_bag(root: Path) -> None:
     from sgdfuse_ros.bag.io import IMAGE_TYPE, open_writer, typestore
 
