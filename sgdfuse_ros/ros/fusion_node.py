@@ -7,13 +7,14 @@ Lifecycle:
 - deactivate: unsubscribe, stop the worker (an unprocessed pair is counted as discarded), last diagnostics.
 - cleanup / shutdown: release publishers and the pipeline.
 
-Data flow: subscription callbacks (executor thread) check each message's fields (bad ones are counted per
-kind and logged once per kind) and feed the synchroniser (``sync.implementation``: ROS message_filters when
-importable, else the core's; both report the same counters); a synchronised pair goes to a one-slot mailbox
-(newest wins: a pair displaced unprocessed is counted as dropped by back-pressure); one worker thread runs
-the pipeline and publishes with the RGB frame's header. Pixels are converted by cv_bridge when importable, else by
-the core encodings (``use_cv_bridge``). ``/diagnostics`` reports the counters about once a
-second. With ``autostart`` (default) ``main`` configures and activates the node itself.
+Data flow: subscription callbacks (executor thread) check each message (that it deserialises, its fields, its
+size against ``input.max_megapixels``; bad ones are counted per kind and logged once per kind) and feed the
+synchroniser (``sync.implementation``: ROS message_filters when importable, else the core's; both report the
+same counters); a synchronised pair goes to a one-slot mailbox (newest wins: a pair displaced unprocessed is
+counted as dropped by back-pressure); one worker thread runs the pipeline and publishes with the RGB frame's
+header. Pixels are converted by cv_bridge when importable, else by the core encodings (``use_cv_bridge``).
+``/diagnostics`` reports the counters about once a second. With ``autostart`` (default) ``main`` configures
+and activates the node itself.
 """
 
 from __future__ import annotations
