@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .diffusion.condition import NOISES
 from .errors import ConfigError
 from .masks import build_mask_source, check_mask_options, mask_options
 from .pipeline import FusionPipeline
-from .refiner import NOISES, REFINERS, build_refiner
+from .refiner import REFINERS, build_refiner
 
 
 @dataclass
@@ -24,6 +25,7 @@ class PipelineConfig:
     method: str = "gff"  # initial fusion: a name from sgdfuse_ros.methods.available_methods()
     weights: str = ""  # weights file of a learned method; "" = the shipped file
     backend: str = "auto"  # runtime of learned models: auto | tensorrt | cuda | onnxruntime | cpu
+    frame_graph: bool = True  # learned pipelines off the cpu backend: one graph from raw frames to the image
     engines_dir: str = ""  # TensorRT engines; "" = $SGDFUSE_ENGINES or ~/.cache/sgdfuse/engines
     thermal_percentiles: tuple[float, float] = (1.0, 99.0)  # 16-bit thermal normalisation
     homography: list[float] = field(default_factory=list)  # 9 values, row-major, IR -> VIS; [] = pre-registered
@@ -80,27 +82,45 @@ class PipelineConfig:
         return asdict(self)
 
 
+def uses_frame_graph(config: PipelineConfig) -> bool:
+    """A learned pipeline whose backend is not ``cpu`` (``auto``: resolved here) runs as a frame graph."""
+    from .methods.learned import LEARNED_METHODS
+    from .runtime import resolve_backend
+
+    return config.frame_graph and config.method in LEARNED_METHODS and resolve_backend(config.backend) != "cpu"
+
+
 def build_pipeline(config: PipelineConfig) -> FusionPipeline:
-    """The pipeline a configuration describes (models are loaded here, once)."""
+    """The pipeline a configuration describes (models are loaded here, once).
+
+    With a frame graph, the stages keep their torch modules on the CPU (the graph is built from them, and
+    they fuse the frames the graph does not take); otherwise the learned models run on ``backend``.
+    """
     options: dict[str, Any] = {}
     if config.weights:
         options["weights"] = config.weights
     from .methods.learned import LEARNED_METHODS
 
+    frame = uses_frame_graph(config)
+    backend = None if frame else config.backend
+    engines_dir = config.engines_dir or None
     if config.method in LEARNED_METHODS:
-        options.update(backend=config.backend, engines_dir=config.engines_dir or None)
+        options.update(backend=backend, engines_dir=engines_dir)
     homography = np.array(config.homography, np.float64).reshape(3, 3) if config.homography else None
     mask_name, mask_opts = mask_options(config)
-    return FusionPipeline(
-        config.method,
-        thermal_percentiles=config.thermal_percentiles,
-        homography=homography,
-        masks=build_mask_source(mask_name, **mask_opts),
-        refiner=build_refiner(config.refiner, config.refiner_steps, config.refiner_weights,
-                              backend=config.backend, engines_dir=config.engines_dir or None,
-                              noise=config.refiner_noise),
-        **options,
-    )
+    refiner = build_refiner(config.refiner, config.refiner_steps, config.refiner_weights, backend=backend,
+                            engines_dir=engines_dir, noise=config.refiner_noise)
+    pipeline = FusionPipeline(config.method, thermal_percentiles=config.thermal_percentiles,
+                              homography=homography, masks=build_mask_source(mask_name, **mask_opts),
+                              refiner=refiner, **options)
+    if frame:
+        from .frame.runner import FrameRunner
+
+        name = f"frame_{pipeline.name}".replace("+", "_") + (f"_{refiner.model_name}" if refiner else "")
+        pipeline.frame = FrameRunner(name, pipeline.fuse_fn.module, refiner, config.backend,  # type: ignore[attr-defined]
+                                     thermal_percentiles=config.thermal_percentiles, homography=homography,
+                                     engines_dir=engines_dir)
+    return pipeline
 
 
 # Named pipelines; the first is the shipped default (`--pipeline default`, the demo, and the node's

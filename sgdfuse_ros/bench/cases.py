@@ -81,10 +81,8 @@ def with_random_weights(config: PipelineConfig, folder: Path) -> PipelineConfig:
 def pipeline_models(config: PipelineConfig, pipeline: Any) -> list[str]:
     """Names (as in ``model_costs``) of the learned models a pipeline runs: initial fusion, refiner."""
     from ..methods.learned import LEARNED_METHODS
-    from ..runtime.refiner_graph import refiner_model_name
-
     names = [config.method] if config.method in LEARNED_METHODS else []
-    return names + ([refiner_model_name(pipeline.refiner)] if pipeline.refiner is not None else [])
+    return names + ([pipeline.refiner.model_name] if pipeline.refiner is not None else [])
 
 
 def run_case(case: Case) -> dict[str, Any]:

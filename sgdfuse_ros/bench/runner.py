@@ -75,9 +75,8 @@ def model_costs(specs: Sequence[str], sizes: Sequence[tuple[int, int]],
 
     from ..methods.learned import LEARNED_METHODS, WEIGHTS_DIR
     from ..models import load_model
-    from ..refiner import build_refiner
+    from ..refiner import REFINER_IO, build_refiner
     from ..runtime.base import FUSION_IO
-    from ..runtime.refiner_graph import REFINER_IO, refiner_graph, refiner_model_name
     from .cases import with_random_weights
     from .models import count_gflops
 
@@ -91,10 +90,10 @@ def model_costs(specs: Sequence[str], sizes: Sequence[tuple[int, int]],
                 m = load_model(config.weights or WEIGHTS_DIR / f"{config.method}.pt", config.method)[0]
                 costs[config.method] = _cost(m, FUSION_IO, sizes, lambda h, w, m=m: count_gflops(m, (h, w)))
             refiner = build_refiner(config.refiner, config.refiner_steps, config.refiner_weights)
-            if refiner is not None and refiner_model_name(refiner) not in costs:
-                g = refiner_graph(refiner)
+            if refiner is not None and refiner.model_name not in costs:
+                g = refiner.graph()
                 cost = _cost(g, REFINER_IO, sizes, lambda h, w, g=g: graph_gflops(g, REFINER_IO, h, w))
-                costs[refiner_model_name(refiner)] = {**cost, "steps": refiner.steps}
+                costs[refiner.model_name] = {**cost, "steps": refiner.steps}
     return costs
 
 

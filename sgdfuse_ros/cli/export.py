@@ -41,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(args: argparse.Namespace, name: str):  # -> (module, io, model name in engine files)
-    from ..export.models import load_exportable
+    from ..frame.models import load_exportable
 
     weights = Path(args.weights_dir) / f"{name}.pt" if args.weights_dir else None
     return load_exportable(name, weights, args.refiner_steps)
