@@ -22,8 +22,8 @@ from .diffusion.graph import RefinerGraph
 from .errors import CheckpointError, ConfigError, InputError
 from .images import PreparedPair
 from .runtime.base import ModelIO
+from .weights import WEIGHTS_DIR
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 REFINERS = ("student", "teacher")
 MODEL_NAME = "refiner_unet"
 

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 import torch
 
+from sgdfuse_ros.cli.export import pipeline_frame_graph
 from sgdfuse_ros.config import build_pipeline, config_from_spec
 from sgdfuse_ros.diffusion.contrast import ContrastStretch
 from sgdfuse_ros.frame import ops
 from sgdfuse_ros.frame.graph import FrameSpec
-from sgdfuse_ros.frame.models import pipeline_frame_graph
 from sgdfuse_ros.frame.runner import frame_graph, gray_thermal
 from sgdfuse_ros.images import read_image, resize_to, thermal_to_float, warp_to
 

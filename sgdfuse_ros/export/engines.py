@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..runtime.base import IO
 from .onnx import model_hash, sha256_hex
+from .spec import IO
 
 log = logging.getLogger(__name__)
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -77,6 +77,14 @@ class EngineSpec:
 
     def sidecar_path(self, engines_dir: Path) -> Path:
         return engines_dir / f"{self.stem}.json"
+
+
+def import_tensorrt() -> Any:
+    try:
+        import tensorrt as trt
+    except ImportError as err:
+        raise ConfigError(f"backend 'tensorrt': the tensorrt package does not import ({err})") from None
+    return trt
 
 
 def slug(text: str) -> str:
@@ -208,7 +216,7 @@ def calibration_inputs(io: IO, height: int, width: int, count: int,
 
     from ..datasets import TRAIN_SETS, find_pairs
     from ..images import prepare_pair, read_image
-    from ..runtime.base import FUSION_IO
+    from .spec import FUSION_IO
 
     if io != FUSION_IO:
         raise ConfigError("INT8 calibration data is only defined for IR/VIS models (stage1, seafusion);"
@@ -297,8 +305,6 @@ def parse_onnx(trt: Any, onnx_bytes: bytes, model: str) -> tuple[Any, Any, Any]:
 def build_engine(onnx_bytes: bytes, spec: EngineSpec, engines_dir: Path, io: IO, *,
                  workspace_mb: int = 1024, calibration: list[dict[str, np.ndarray]] | None = None) -> Path:
     """Parse the ONNX, build a ``spec.precision`` engine for ``spec``'s size, write it and its sidecar."""
-    from ..runtime.tensorrt import import_tensorrt
-
     trt = import_tensorrt()
     if model_hash(onnx_bytes) != spec.model_hash:
         raise ConfigError(f"ONNX bytes hash to {model_hash(onnx_bytes)}, the spec says {spec.model_hash}")

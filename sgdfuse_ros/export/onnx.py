@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..runtime.base import IO
+from .spec import IO
 
 OPSET = 17
 TRACE_SIZE = (64, 96)  # (H, W) traced for a dynamic graph: small, and not a multiple of any stride

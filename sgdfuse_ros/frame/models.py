@@ -1,15 +1,14 @@
-"""The exportable graphs built from models: initial fusion (stage1, seafusion), the refiners (the unrolled
-sampler graph) and a pipeline's frame graph (``pipeline_frame_graph``)."""
+"""The exportable graphs built from models: initial fusion (stage1, seafusion) and the refiners (the unrolled
+sampler graph)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from torch import nn
 
 from ..errors import ConfigError
-from ..runtime.base import FUSION_IO, FixedIO, ModelIO
+from ..export.spec import FUSION_IO, ModelIO
 
 FUSION_MODELS = ("stage1", "seafusion")
 REFINER_MODELS = ("refiner_student", "refiner_teacher")
@@ -23,7 +22,7 @@ def load_exportable(name: str, weights: str | Path | None = None,
     ``weights`` defaults to the shipped ``{name}.pt``; ``refiner_steps`` (0: the checkpoint's own) fixes the
     refiner's sampler length, as ``PipelineConfig.refiner_steps`` does at run time.
     """
-    from ..methods.learned import WEIGHTS_DIR
+    from ..weights import WEIGHTS_DIR
 
     if name not in EXPORTABLE:
         raise ConfigError(f"no exportable model {name!r}; available: {', '.join(EXPORTABLE)}")
@@ -37,24 +36,3 @@ def load_exportable(name: str, weights: str | Path | None = None,
     refiner = DiffusionRefiner(path, refiner_steps or None)
     return refiner.graph().cpu(), REFINER_IO, refiner.model_name
 
-
-def pipeline_frame_graph(spec: str, height: int, width: int) -> tuple[nn.Module, FixedIO, str]:
-    """(frame graph, its io, its model name) of the pipeline ``spec`` (a preset, method or .yaml) for
-    HxW uint8 thermal and RGB frames; ConfigError for a pipeline that has no frame graph."""
-    from dataclasses import replace
-
-    from ..config import build_pipeline, config_from_spec
-    from ..methods.learned import LEARNED_METHODS
-    from .graph import FrameSpec
-    from .runner import frame_graph
-
-    label, config = config_from_spec(spec)
-    if config.method not in LEARNED_METHODS:
-        raise ConfigError(f"pipeline {spec!r}: its initial fusion {config.method!r} is not a network, so it "
-                          f"has no frame graph (learned: {', '.join(LEARNED_METHODS)})")
-    pipeline = build_pipeline(replace(config, backend="cpu"))
-    frame_spec = FrameSpec((height, width), (height, width), masks=pipeline.masks is not None)
-    graph = frame_graph(frame_spec, pipeline.fuse_fn.module, pipeline.refiner,  # type: ignore[attr-defined]
-                        pipeline.thermal_percentiles, pipeline.homography)
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"frame_{label}_{frame_spec.name}")
-    return graph, frame_spec.io(), name

@@ -49,8 +49,9 @@ class PinnedStaging:
 class PackedStaging:
     """All inputs of a ``FixedIO`` in one pinned host buffer and one device buffer: one copy in per call.
 
-    Each input is a byte range (256-byte aligned, as TensorRT wants its tensors) of the buffers, viewed with its dtype and shape on both
-    sides; ``device_inputs`` are static views a CUDA graph can be captured on. The outputs come back into
+    Each input is a byte range of the buffers (256-byte aligned, as TensorRT wants its tensors), viewed
+    with its dtype and shape on both sides; ``device_inputs`` are static views a CUDA graph can be captured
+    on. The outputs come back into
     pinned buffers, one copy each (a frame graph has one output: the fused frame).
     """
 

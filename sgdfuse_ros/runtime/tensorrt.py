@@ -20,18 +20,11 @@ import numpy as np
 import torch
 
 from ..errors import CheckpointError, ConfigError
+from ..export.engines import import_tensorrt
 from .base import IO, Array, FixedIO, Runtime
 from .cuda_io import PackedStaging, PinnedStaging
 
 log = logging.getLogger(__name__)
-
-
-def import_tensorrt() -> Any:
-    try:
-        import tensorrt as trt
-    except ImportError as err:
-        raise ConfigError(f"backend 'tensorrt': the tensorrt package does not import ({err})") from None
-    return trt
 
 
 def trt_torch_dtype(trt: Any, dtype: Any) -> torch.dtype:
