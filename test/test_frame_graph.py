@@ -195,3 +195,16 @@ def test_tensorrt_parses_the_frame_graph():
 
     graph, io, name = pipeline_frame_graph("default", 48, 64)
     parse_onnx(trt, export_onnx(graph, io), name)
+
+
+def test_export_frame_writes_the_frame_graph_onnx(tmp_path, capsys):
+    import json
+
+    from sgdfuse_ros.cli import main
+
+    assert main(["export", "frame", "--pipeline", "default", "--size", "64x48", "-o", str(tmp_path)]) == 0
+    [onnx_file] = tmp_path.glob("frame_default_*.onnx")
+    meta = json.loads(onnx_file.with_suffix(".json").read_text())
+    assert meta["inputs"][0] == ["ir", [48, 64], "uint8"] and meta["outputs"] == [["fused", [48, 64, 3], "uint8"]]
+    assert meta["parity_p99_grey_levels"] <= 1.0
+    assert ("no TensorRT engine" in capsys.readouterr().out) == (not (HAS_CUDA and HAS_TENSORRT))

@@ -21,7 +21,7 @@ import numpy as np
 from ..config import PipelineConfig, build_pipeline
 from .stats import cuda_peak_mb, peak_rss_mb, summarize
 
-STAGES = ("preprocess", "masks", "initial", "refiner", "postprocess")
+STAGES = ("preprocess", "masks", "initial", "refiner", "postprocess", "frame")  # frame: the frame graph
 SAMPLE = ("ir/msrs_00055D.png", "vi/msrs_00055D.png")  # a real MSRS pair from samples/, resized per case
 
 
@@ -114,13 +114,17 @@ def run_case(case: Case) -> dict[str, Any]:
         totals.append(sum(timings.values()))
         cpu_ms.append(cpu)
     runtime = getattr(pipeline.fuse_fn, "runtime", None)
+    frame = pipeline.frame.runtimes if pipeline.frame is not None else {}
+    if frame:  # the frame graph ran: its runtime (one frame layout here)
+        runtime = next(iter(frame.values()))
+    described = runtime.describe() if runtime is not None else f"numpy/OpenCV ({config.method})"
     return {
         "models": pipeline_models(config, pipeline),
         **asdict(case),
         "size": f"{case.width}x{case.height}",
         "backend": config.backend,
         "backend_used": runtime.backend if runtime is not None else "cpu",
-        "runtime": runtime.describe() if runtime is not None else f"numpy/OpenCV ({config.method})",
+        "runtime": ("frame graph on " if frame else "") + described,
         "build_s": build_s,
         "stages": {s: summarize(v) for s, v in per_stage.items() if v},
         "total": summarize(totals),

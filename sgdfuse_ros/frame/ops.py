@@ -22,30 +22,27 @@ def percentiles(values: torch.Tensor, qs: tuple[float, ...], lo: float, hi: floa
 
     Each order statistic x_(k) is bracketed by ``iters`` bisections of [lo, hi] on the count of values at
     most the midpoint, then taken exactly as the smallest value above the lower bracket (exact for integer
-    data once the bracket is narrower than 1; within (hi - lo) / 2**iters for floats).
+    data once the bracket is narrower than 1; within (hi - lo) / 2**iters for floats). Scalar brackets, one
+    percentile at a time: elementwise ops against a scalar are the fast path of every backend.
     """
     n = values.shape[0]
-    ranks = [q / 100.0 * (n - 1) for q in qs]
-    k = _constants([math.floor(r) for r in ranks], values)
-    frac = _constants([r - math.floor(r) for r in ranks], values)
-    x = values.reshape(-1, 1)
-    low = _constants([lo - 0.5] * len(qs), values)  # count(x <= low) <= k always
-    high = _constants([hi + 0.5] * len(qs), values)
-    for _ in range(iters):
-        mid = (low + high) * 0.5
-        above = (x <= mid).float().sum(0) > k  # x_(k) <= mid
-        high, low = torch.where(above, mid, high), torch.where(above, low, mid)
     above_all = torch.full((), hi + 1.0, device=values.device)  # a stand-in for "no value": above them all
-    x_k = torch.where(x > low, x, above_all).amin(0)
-    has_next_equal = (x <= x_k).float().sum(0) > k + 1
-    x_next = torch.minimum(torch.where(x > x_k, x, above_all).amin(0), x.amax())  # k = n - 1: no next value
-    x_next = torch.where(has_next_equal, x_k, x_next)
-    return x_k + frac * (x_next - x_k)
-
-
-def _constants(values: list[float], like: torch.Tensor) -> torch.Tensor:
-    """A float32 vector on ``like``'s device, made by fill kernels (no host copy: CUDA-graph capturable)."""
-    return torch.stack([torch.full((), float(v), device=like.device) for v in values])
+    one, zero = torch.ones((), device=values.device), torch.zeros((), device=values.device)
+    out = []
+    for q in qs:
+        rank = q / 100.0 * (n - 1)
+        k, frac = math.floor(rank), rank - math.floor(rank)
+        low = torch.full((), lo - 0.5, device=values.device)  # count(x <= low) <= k always
+        high = torch.full((), hi + 0.5, device=values.device)
+        for _ in range(iters):
+            mid = (low + high) * 0.5
+            above = torch.where(values <= mid, one, zero).sum() > k  # x_(k) <= mid
+            high, low = torch.where(above, mid, high), torch.where(above, low, mid)
+        x_k = torch.where(values > low, values, above_all).min()
+        has_next_equal = torch.where(values <= x_k, one, zero).sum() > k + 1
+        x_next = torch.minimum(torch.where(values > x_k, values, above_all).min(), values.max())  # k = n - 1
+        out.append(x_k + frac * (torch.where(has_next_equal, x_k, x_next) - x_k))
+    return torch.stack(out)
 
 
 def stretch_range(image: torch.Tensor, low_q: float, high_q: float) -> tuple[torch.Tensor, torch.Tensor]:
