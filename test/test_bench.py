@@ -89,12 +89,14 @@ def test_benchmarks_compare_with_the_reference_and_skip_unavailable_backends(mon
 
 
 def test_bench_cli_writes_json_and_markdown(tmp_path):  # the CLI runs each case in a spawned process
-    args = ["bench", "--pipelines", "average", "--backends", "cpu", "--sizes", "64x48", "--iters", "2",
+    args = ["bench", "--pipelines", "average", "--backends", "cpu", "--sizes", "64x48,48x32", "--iters", "2",
             "--warmup", "0", "--reference", "none", "-o", str(tmp_path)]
     assert main(args) == 0
     result = json.loads((tmp_path / "bench.json").read_text())
-    assert [c["label"] for c in result["cases"]] == ["average"] and result["ratios_vs_reference"] == []
-    assert "## 64x48" in (tmp_path / "bench.md").read_text()
+    assert [c["label"] for c in result["cases"]] == ["average"] * 2 and result["ratios_vs_reference"] == []
+    markdown = (tmp_path / "bench.md").read_text()
+    assert "## 64x48" in markdown and "## 48x32" in markdown
+    assert markdown.count("| average |") == 2  # one row per case: one backend, two sizes
 
 
 def test_roofline_estimate_is_the_slower_bound():
