@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +57,7 @@ def main() -> int:
             row = json.loads(line)
             done[(row["set"], row["pair"])] = row
     _, config = config_from_spec(args.pipeline)
-    pipeline = build_pipeline(replace(config, backend="cpu"))
+    pipeline = build_pipeline(config.replace({"runtime.backend": "cpu"}))
     table = ["| set | pairs | largest p99 (grey levels) | mean p99 | largest difference | values > 1 apart |",
              "|---|---:|---:|---:|---:|---:|"]
     summary = {}

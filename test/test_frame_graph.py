@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 from collections import Counter
-from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -54,7 +53,7 @@ TENSORRT_ONNX_OPS = frozenset([
 @pytest.fixture(scope="module")
 def default_cpu():
     torch.set_num_threads(2)
-    return build_pipeline(replace(config_from_spec("default")[1], backend="cpu"))
+    return build_pipeline(config_from_spec("default")[1].replace({"runtime.backend": "cpu"}))
 
 
 def graph_image(pipeline, ir: np.ndarray, vis: np.ndarray, masks: dict[str, np.ndarray],
@@ -149,8 +148,8 @@ def test_onnxruntime_runs_the_frame_graph_uint8_in_and_out(samples_dir):
 
     ir, vis = (cv2.resize(read_image(samples_dir / side / "msrs_00055D.png"), (160, 120)) for side in ("ir", "vi"))
     config = config_from_spec("default")[1]
-    per_stage = build_pipeline(replace(config, backend="cpu"))(ir, vis)
-    pipeline = build_pipeline(replace(config, backend="onnxruntime"))
+    per_stage = build_pipeline(config.replace({"runtime.backend": "cpu"}))(ir, vis)
+    pipeline = build_pipeline(config.replace({"runtime.backend": "onnxruntime"}))
     result = pipeline(ir, vis)
     assert "frame" in result.timings and "initial" not in result.timings and result.luma is None
     (spec, runtime), = pipeline.frame.runtimes.items()
@@ -179,8 +178,8 @@ def test_the_frame_graph_uses_only_ops_tensorrt_parses():
 def test_the_cuda_frame_graph_matches_the_cpu_image(samples_dir):
     ir, vis = (read_image(samples_dir / side / "msrs_00055D.png") for side in ("ir", "vi"))
     config = config_from_spec("default")[1]
-    per_stage = build_pipeline(replace(config, backend="cpu"))(ir, vis)
-    pipeline = build_pipeline(replace(config, backend="cuda"))
+    per_stage = build_pipeline(config.replace({"runtime.backend": "cpu"}))(ir, vis)
+    pipeline = build_pipeline(config.replace({"runtime.backend": "cuda"}))
     first, second = pipeline(ir, vis), pipeline(ir, vis)  # capture, then a replay
     assert np.array_equal(first.fused, second.fused)
     # fp16 autocast (as the per-stage cuda backend): the refiner's mu-law decoding amplifies fp16 rounding

@@ -63,7 +63,6 @@ def pipeline_frame_graph(spec: str, height: int, width: int) -> tuple[Any, Any, 
     """(frame graph, its FixedIO, its model name) of the pipeline ``spec`` (a preset, method or .yaml) for
     HxW uint8 thermal and RGB frames; ConfigError for a pipeline that has no frame graph."""
     import re
-    from dataclasses import replace
 
     from ..config import build_pipeline, config_from_spec
     from ..errors import ConfigError
@@ -72,10 +71,10 @@ def pipeline_frame_graph(spec: str, height: int, width: int) -> tuple[Any, Any, 
     from ..methods.learned import LEARNED_METHODS
 
     label, config = config_from_spec(spec)
-    if config.method not in LEARNED_METHODS:
-        raise ConfigError(f"pipeline {spec!r}: its initial fusion {config.method!r} is not a network, so it "
+    if config.stage1.method not in LEARNED_METHODS:
+        raise ConfigError(f"pipeline {spec!r}: its initial fusion {config.stage1.method!r} is not a network, so it "
                           f"has no frame graph (learned: {', '.join(LEARNED_METHODS)})")
-    pipeline = build_pipeline(replace(config, backend="cpu"))
+    pipeline = build_pipeline(config.replace({"runtime.backend": "cpu"}))
     frame_spec = FrameSpec((height, width), (height, width), masks=pipeline.masks is not None)
     graph = frame_graph(frame_spec, pipeline.fuse_fn.module, pipeline.refiner,  # type: ignore[attr-defined]
                         pipeline.thermal_percentiles, pipeline.homography)

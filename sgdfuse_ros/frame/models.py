@@ -20,7 +20,7 @@ def load_exportable(name: str, weights: str | Path | None = None,
     """(module in eval mode on the CPU, its io, its model name in engine files) of an exportable model.
 
     ``weights`` defaults to the shipped ``{name}.pt``; ``refiner_steps`` (0: the checkpoint's own) fixes the
-    refiner's sampler length, as ``PipelineConfig.refiner_steps`` does at run time.
+    refiner's sampler length, as ``PipelineConfig.refiner.steps`` does at run time.
     """
     from ..weights import WEIGHTS_DIR
 

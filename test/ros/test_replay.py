@@ -56,7 +56,7 @@ def test_replay_clip_through_the_node(shared_data, tmp_path, harness):
     made = make_bag(video / "ir" / "0111_1716.mp4", video / "vi" / "0111_1716.mp4", bag, spec)
     assert made.frames == FRAMES
 
-    pipeline = build_pipeline(PipelineConfig(method="average"))  # as the node builds it
+    pipeline = build_pipeline(PipelineConfig.from_dict({"stage1.method": "average"}))  # as the node builds it
     reference = fuse_bag(bag, tmp_path / "offline", pipeline,
                          NodeParams(sync=SyncConfig(slop=SLOP, min_interval=MIN_INTERVAL)))
     assert reference.balanced and reference.pairs_synced == FRAMES  # min_interval releases the last pair too
