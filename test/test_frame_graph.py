@@ -210,3 +210,23 @@ def test_export_frame_writes_the_frame_graph_onnx(tmp_path, capsys):
     assert meta["inputs"][0] == ["ir", [48, 64], "uint8"] and meta["outputs"] == [["fused", [48, 64, 3], "uint8"]]
     assert meta["parity_p99_grey_levels"] <= 1.0
     assert ("no TensorRT engine" in capsys.readouterr().out) == (not (HAS_CUDA and HAS_TENSORRT))
+
+
+def test_a_fixed_io_runtime_refuses_wrong_dtypes_and_shapes():
+    from sgdfuse_ros.errors import InputError
+    from sgdfuse_ros.export.spec import FixedIO
+    from sgdfuse_ros.runtime.torch_cpu import TorchCpuRuntime
+
+    class Invert(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return 255 - x
+
+    io = FixedIO((("x", (4, 6), "uint8"),), (("y", (4, 6), "uint8"),))
+    runtime = TorchCpuRuntime(Invert(), io)
+    x = np.arange(24, dtype=np.uint8).reshape(4, 6)
+    out = runtime.run({"x": x})["y"]
+    assert out.dtype == np.uint8 and np.array_equal(out, 255 - x)
+    with pytest.raises(InputError, match="must be uint8 \\(4, 6\\), got float32"):
+        runtime.run({"x": x.astype(np.float32)})
+    with pytest.raises(InputError, match="got uint8 \\(6, 4\\)"):
+        runtime.run({"x": x.T.copy()})
