@@ -51,8 +51,7 @@ class PackedStaging:
 
     Each input is a byte range of the buffers (256-byte aligned, as TensorRT wants its tensors), viewed
     with its dtype and shape on both sides; ``device_inputs`` are static views a CUDA graph can be captured
-    on. The outputs come back into
-    pinned buffers, one copy each (a frame graph has one output: the fused frame).
+    on. The outputs come back into pinned buffers, one copy each (a frame graph has one output: the frame).
     """
 
     ALIGN = 256
@@ -63,15 +62,15 @@ class PackedStaging:
         for name, shape, dtype in io.inputs:
             offsets[name] = total
             total += -(-int(np.prod(shape)) * np.dtype(dtype).itemsize // self.ALIGN) * self.ALIGN
-        self.host = torch.empty(total, dtype=torch.uint8, pin_memory=True)
-        self.device = torch.empty(total, dtype=torch.uint8, device=device)
+        self.host_buffer = torch.empty(total, dtype=torch.uint8, pin_memory=True)
+        self.device_buffer = torch.empty(total, dtype=torch.uint8, device=device)
         self.host_inputs: dict[str, np.ndarray] = {}
         self.device_inputs: dict[str, torch.Tensor] = {}
         for name, shape, dtype in io.inputs:
             size = int(np.prod(shape)) * np.dtype(dtype).itemsize
             start = offsets[name]
-            self.host_inputs[name] = self.host[start:start + size].numpy().view(dtype).reshape(shape)
-            self.device_inputs[name] = self.device[start:start + size].view(getattr(torch, dtype)).view(shape)
+            self.host_inputs[name] = self.host_buffer[start:start + size].numpy().view(dtype).reshape(shape)
+            self.device_inputs[name] = self.device_buffer[start:start + size].view(getattr(torch, dtype)).view(shape)
         self.outputs = {name: torch.empty(shape, dtype=getattr(torch, dtype), pin_memory=True)
                         for name, shape, dtype in io.output_specs}
 
@@ -81,7 +80,7 @@ class PackedStaging:
             x = inputs[name]
             host[...] = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
         with torch.cuda.stream(self.stream):
-            self.device.copy_(self.host, non_blocking=True)
+            self.device_buffer.copy_(self.host_buffer, non_blocking=True)
 
     def download(self, outputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Enqueue one copy per output into its pinned buffer; valid after a sync of the stream."""

@@ -80,7 +80,7 @@ class TorchCudaRuntime(Runtime):
     def _capture(self, height: int, width: int) -> _Captured:
         if self.packed is not None:
             inputs = self.packed.device_inputs
-            self.packed.device.zero_()
+            self.packed.device_buffer.zero_()
         else:
             inputs = {n: torch.zeros(shape, device=self.device)
                       for n, shape in self.io.input_shapes(height, width).items()}
