@@ -43,6 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="photometric augmentation (bright IR, gain, gamma) + input noise with clean targets")
     p.add_argument("--output", choices=("residual", "blend"),
                    help="stage 1 output: residual on max(IR, VIS), or the bounded source blend (docs/stage1.md)")
+    p.add_argument("--base-radius", type=int, help="stage 1 blend output: radius of the base layer's box mean")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     add_refiner_arguments(p)
     p.set_defaults(func=run)
@@ -67,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     model_config = dict(recipe.model_config)
     if args.output is not None:
         model_config["output"] = args.output
+    if args.base_radius is not None:
+        model_config["base_radius"] = args.base_radius
     cfg = TrainConfig(
         model=args.model, out=args.out, steps=args.steps or recipe.steps, batch=args.batch or recipe.batch,
         crop=args.crop or recipe.crop, lr=args.lr or recipe.lr, seed=args.seed, loss=loss,

@@ -9,8 +9,8 @@
              or clamp(w B_IR + (1-w) B_VIS + s (a D_IR + (1-a) D_VIS), 0, 1)      (output="blend")
 
 ``output="blend"`` is faithful by construction (docs/stage1.md, "Blend output"): B and D are each source's
-5x5 box base and detail; the base is a per-pixel convex blend (w in [0, 1], smoothed over 5x5, so no grey
-lift and no rim beyond the sources), the detail a convex choice between the sources (a) times a bounded
+(2 base_radius + 1)^2 box base and detail; the base is a per-pixel convex blend (w in [0, 1], smoothed
+over 5x5, so no grey lift and no rim beyond the sources), the detail a convex choice between the sources (a) times a bounded
 gain s in (0, MAX_DETAIL_GAIN): the grain can be at most that factor of the noisier source's. It starts
 as the average image (w = a = 1/2, s = 1).
 The heavy work (multi-scale convs, attention) runs at 1/2 and 1/4 resolution, so a 640x480 pair costs
@@ -40,11 +40,13 @@ OUTPUTS = ("residual", "blend")
 
 class Stage1Net(nn.Module):
     def __init__(self, dim: int = 16, dim_low: int = 32, heads: int = 2, num_blocks: int = 2,
-                 ffn_expansion: float = 2.0, detail_dim: int = 8, output: str = "residual") -> None:
+                 ffn_expansion: float = 2.0, detail_dim: int = 8, output: str = "residual",
+                 base_radius: int = 2) -> None:
         super().__init__()
         if output not in OUTPUTS:
             raise ConfigError(f"stage1: output must be one of {OUTPUTS}, got {output!r}")
         self.output = output
+        self.base_radius = base_radius  # blend output: the base layer is the (2r+1)^2 box mean
         self.detail = nn.Sequential(ConvAct(2, detail_dim), ConvAct(detail_dim, detail_dim))
         self.ir_stem = ConvAct(1, dim, 3, stride=2)
         self.vis_stem = ConvAct(1, dim, 3, stride=2)
@@ -68,21 +70,21 @@ class Stage1Net(nn.Module):
                 self.head.bias[2] = -math.log(MAX_DETAIL_GAIN - 1.0)
 
     @staticmethod
-    def _base(x: torch.Tensor) -> torch.Tensor:
-        """Low-pass of each channel: its 5x5 box mean (replicate border)."""
-        return nn.functional.avg_pool2d(nn.functional.pad(x, (2, 2, 2, 2), mode="replicate"), 5, stride=1)
+    def _base(x: torch.Tensor, radius: int = 2) -> torch.Tensor:
+        """Low-pass of each channel: its (2r+1)^2 box mean (replicate border)."""
+        padded = nn.functional.pad(x, (radius,) * 4, mode="replicate")
+        return nn.functional.avg_pool2d(padded, 2 * radius + 1, stride=1)
 
     @classmethod
     def _detail(cls, x: torch.Tensor) -> torch.Tensor:
         """High-pass of each channel: x minus its 5x5 box mean."""
         return x - cls._base(x)
 
-    @classmethod
-    def _blend(cls, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    def _blend(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         """w B_IR + (1-w) B_VIS + s (a D_IR + (1-a) D_VIS) of x = [IR, VIS] with logits [w, a, s]."""
-        base = cls._base(x)
+        base = self._base(x, self.base_radius)
         detail = x - base
-        w = torch.sigmoid(cls._base(logits[:, :1]))
+        w = torch.sigmoid(self._base(logits[:, :1]))
         a = torch.sigmoid(logits[:, 1:2])
         s = MAX_DETAIL_GAIN * torch.sigmoid(logits[:, 2:3])
         fused_base = w * base[:, :1] + (1.0 - w) * base[:, 1:]
