@@ -14,9 +14,9 @@ from pathlib import Path
 
 from sgdfuse_ros.datasets import find_pairs
 from sgdfuse_ros.evaluation import EvalResult, PairScore, markdown_table, source_grays, write_reports
+from sgdfuse_ros.evaluation.published import compare, read_published
 from sgdfuse_ros.images import read_image
 from sgdfuse_ros.metrics import DEFAULT_METRICS, NOISE_METRICS, compute_metrics, to_gray_u8
-from sgdfuse_ros.published import compare, read_published
 
 
 def main() -> int:

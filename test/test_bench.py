@@ -37,7 +37,7 @@ def test_peak_rss_grows_with_a_large_allocation():
 
 
 def test_pipeline_specs_and_the_bench_pair(samples_dir):
-    assert config_from_spec("seafusion")[1].method == "seafusion"
+    assert config_from_spec("seafusion")[1].stage1.method == "seafusion"
     with pytest.raises(ConfigError):
         config_from_spec("no-such-pipeline")
     ir, vis = bench_pair(48, 64, samples_dir)
@@ -47,7 +47,7 @@ def test_pipeline_specs_and_the_bench_pair(samples_dir):
 
 
 def test_a_case_times_every_stage_of_every_frame():
-    config = PipelineConfig(method="gff", backend="cpu", masks="offline")
+    config = PipelineConfig.from_dict({"stage1.method": "gff", "runtime.backend": "cpu", "masks.source": "offline"})
     result = run_case(Case("gff", config.to_dict(), 48, 64, iters=3, warmup=1))
     assert set(result["stages"]) == {"preprocess", "masks", "initial", "postprocess"}
     assert all(s["n"] == 3 for s in result["stages"].values()) and result["total"]["n"] == 3
@@ -58,7 +58,7 @@ def test_a_case_times_every_stage_of_every_frame():
     assert result["size"] == "64x48" and result["peak_rss_mb"] > 0 and result["cuda_peak_mb"] is None
 
 
-def test_benchmarks_compare_with_the_reference_and_skip_unavailable_backends(monkeypatch):
+def test_benchmarks_compare_with_the_reference_and_skip_unavailable_backends(monkeypatch, tmp_path, capsys):
     status = {"tensorrt": "no tensorrt", "cuda": "no GPU", "onnxruntime": None, "cpu": None}
     monkeypatch.setattr(runner, "backend_status", lambda: status)
     result = runner.run_benchmarks(["stage1"], ["cpu", "cuda"], [(40, 56)], iters=2, warmup=1,
@@ -76,6 +76,10 @@ def test_benchmarks_compare_with_the_reference_and_skip_unavailable_backends(mon
     assert f"| {ratio['latency_ratio_p50']:.2f}x |" in markdown
     table = estimate_table(result)  # Orin roofline estimate from the same JSON
     assert table.count("| stage1 (stage1) | 56x40 |") == 1 and "Jetson AGX Orin" in table
+    (tmp_path / "bench.json").write_text(json.dumps(result))
+    capsys.readouterr()
+    assert main(["bench", "--estimate", str(tmp_path / "bench.json")]) == 0  # the same table from the CLI
+    assert capsys.readouterr().out == table
     json.dumps(result)  # everything is JSON-serialisable
 
 

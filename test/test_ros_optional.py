@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from ros_fakes import SimpleFilter, fake_cv_bridge, fake_message_filters
 
-from sgdfuse_ros.encodings import STEP_TOO_SMALL, BadMessage, decode, encode, to_pipeline_input
 from sgdfuse_ros.errors import ConfigError
-from sgdfuse_ros.optional import optional_module, use_optional
-from sgdfuse_ros.sync import OUT_OF_ORDER, QUEUE_OVERFLOW, UNMATCHED, SyncConfig, make_synchronizer
-from sgdfuse_ros.sync_message_filters import MessageFiltersSync
+from sgdfuse_ros.ros.optional import optional_module, use_optional
+from sgdfuse_ros.ros.sync_message_filters import MessageFiltersSync
+from sgdfuse_ros.stream.encodings import STEP_TOO_SMALL, BadMessage, decode, encode, to_pipeline_input
+from sgdfuse_ros.stream.sync import OUT_OF_ORDER, QUEUE_OVERFLOW, UNMATCHED, SyncConfig, make_synchronizer
 
 MS = 1_000_000
 T0 = 1_700_000_000 * 1_000_000_000
@@ -235,7 +235,7 @@ def test_fusing_through_cv_bridge_gives_the_core_bytes(bridge):
     rng = np.random.default_rng(2)
     thermal = image_msg(rng.integers(0, 65535, (24, 32), dtype=np.uint16), "mono16", pad=4)
     rgb = image_msg(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8), "bgr8")
-    pipeline = build_pipeline(PipelineConfig(method="average", masks="none"))
+    pipeline = build_pipeline(PipelineConfig.from_dict({"stage1.method": "average", "masks.source": "none"}))
     header = Header(frame_id="rgb_camera")
     frames = [fuse_messages(pipeline, thermal, rgb, encoding="rgb8", decode=conv.to_array,
                             encode_image=lambda img, enc, conv=conv: conv.to_msg(img, enc, header))

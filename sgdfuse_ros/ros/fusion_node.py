@@ -30,20 +30,20 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from sensor_msgs.msg import Image
 
 from ..config import PipelineConfig, build_pipeline
-from ..encodings import BadMessage, check_fields
 from ..errors import SGDFuseError
-from ..optional import optional_module, use_optional
 from ..pipeline import FusionPipeline
+from ..stream.encodings import BadMessage, check_fields
 from ..stream.fusion import fuse_messages
 from ..stream.mailbox import Worker
 from ..stream.node_params import NodeParams
 from ..stream.stats import StreamStats
-from ..sync import Synchronizer, make_synchronizer
-from ..sync_message_filters import MessageFiltersSync
+from ..stream.sync import Synchronizer, make_synchronizer
 from .conversions import CoreImages, ImageConverter, image_converter, stamp_ns
 from .diagnostics import to_diagnostic_array
+from .optional import optional_module, use_optional
 from .params import declare_node_parameters, read_node_parameters
 from .qos import image_qos
+from .sync_message_filters import MessageFiltersSync
 
 THERMAL, RGB = 0, 1
 Pair = tuple[Image, Image]
@@ -95,7 +95,7 @@ class FusionNode(LifecycleNode):
                       for name, on in wanted.items() if on}
         self._diag_pub = self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10)
         sync = params.sync
-        log.info(f"configured: pipeline {pipeline.name} ({config.backend}), sync {sync.policy} by "
+        log.info(f"configured: pipeline {pipeline.name} ({config.runtime.backend}), sync {sync.policy} by "
                  f"{self.sync_implementation} (slop {sync.slop} s, queue {sync.queue_size}), images by "
                  f"{self.images.name}, outputs {', '.join(self._pubs)}")
         return TransitionCallbackReturn.SUCCESS
@@ -253,7 +253,7 @@ class FusionNode(LifecycleNode):
             return {}
         # the runtime actually in use, when the pipeline or its method reports one, else the configured one
         backend = getattr(pipeline, "backend", None) or getattr(pipeline.fuse_fn, "backend", None)
-        info = {"pipeline": pipeline.name, "pipeline.backend": str(backend or config.backend),
+        info = {"pipeline": pipeline.name, "pipeline.backend": str(backend or config.runtime.backend),
                 "sync.policy": self.params.sync.policy, "sync.implementation": self.sync_implementation,
                 "images.conversion": self.images.name}
         masks = pipeline.masks

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ..encodings import BadMessage, ImageFields, encode, rgb_layout, to_pipeline_input
 from ..errors import InputError
 from ..images import to_gray_u8
 from ..pipeline import FusionPipeline
+from .encodings import BadMessage, ImageFields, encode, rgb_layout, to_pipeline_input
 
 SIZE_MISMATCH = "size_mismatch"  # thermal and RGB sizes differ while require_same_size is set
 REJECTED_BY_PIPELINE = "rejected_by_pipeline"  # the pipeline refused the images (too small, ...)

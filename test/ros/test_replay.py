@@ -31,7 +31,7 @@ from sgdfuse_ros.config import PipelineConfig, build_pipeline  # noqa: E402
 from sgdfuse_ros.ros.conversions import stamp_ns as msg_stamp_ns  # noqa: E402
 from sgdfuse_ros.ros.fusion_node import start  # noqa: E402
 from sgdfuse_ros.stream.node_params import NodeParams  # noqa: E402
-from sgdfuse_ros.sync import SyncConfig  # noqa: E402
+from sgdfuse_ros.stream.sync import SyncConfig  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 FRAMES = int(os.environ.get("SGDFUSE_REPLAY_FRAMES", "30"))
@@ -56,7 +56,7 @@ def test_replay_clip_through_the_node(shared_data, tmp_path, harness):
     made = make_bag(video / "ir" / "0111_1716.mp4", video / "vi" / "0111_1716.mp4", bag, spec)
     assert made.frames == FRAMES
 
-    pipeline = build_pipeline(PipelineConfig(method="average"))  # as the node builds it
+    pipeline = build_pipeline(PipelineConfig.from_dict({"stage1.method": "average"}))  # as the node builds it
     reference = fuse_bag(bag, tmp_path / "offline", pipeline,
                          NodeParams(sync=SyncConfig(slop=SLOP, min_interval=MIN_INTERVAL)))
     assert reference.balanced and reference.pairs_synced == FRAMES  # min_interval releases the last pair too
