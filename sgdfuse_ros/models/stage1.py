@@ -12,8 +12,8 @@
 (2 base_radius + 1)^2 box base and detail; the base is a per-pixel convex blend (w in [0, 1], smoothed
 over 5x5, so no grey lift and no rim beyond the sources), the detail a convex choice between the sources
 (a) times a bounded gain s in (0, MAX_DETAIL_GAIN): the grain can be at most that factor of the noisier
-source's. It starts
-as the average image (w = a = 1/2, s = 1).
+source's. It starts as the average image (w = a = 1/2, s = 1).
+
 The heavy work (multi-scale convs, attention) runs at 1/2 and 1/4 resolution, so a 640x480 pair costs
 about a tenth of SeAFusion's full-resolution convolutions. The network predicts a residual on top of the
 pixel-wise maximum of the inputs (the target of the intensity loss): the last convolution starts at zero,
