@@ -83,12 +83,16 @@ class FusionPipeline:
         return self.method_name + ("+refiner" if self.refiner is not None else "")
 
     def prepare(self, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb") -> PreparedPair:
+        self._check_inputs(ir, vis)
+        return prepare_pair(ir, vis, vis_order, self.thermal_percentiles, self.homography)
+
+    def _check_inputs(self, ir: np.ndarray, vis: np.ndarray) -> None:
+        """Sizes against ``max_megapixels`` and the homography's placement, before any work (InputError)."""
         for img, name in ((ir, "infrared image"), (vis, "visible image")):
             if isinstance(img, np.ndarray) and img.ndim >= 2:
                 self.check_size(img.shape[1], img.shape[0], name)
         if self.homography is not None:
             self._check_geometry(ir.shape[1], ir.shape[0], vis.shape[1], vis.shape[0])
-        return prepare_pair(ir, vis, vis_order, self.thermal_percentiles, self.homography)
 
     def _check_geometry(self, ir_w: int, ir_h: int, vis_w: int, vis_h: int) -> None:
         """Where the homography puts the thermal image, checked once per pair of sizes (InputError)."""
@@ -106,6 +110,7 @@ class FusionPipeline:
         timings: dict[str, float] = {}
         spec = None
         if self.frame is not None:
+            self._check_inputs(ir, vis)  # the frame graph path may not prepare the pair itself
             spec = self.frame.spec(ir, vis, vis_order, masks=self.masks is not None)
         if spec is None:
             with timed(timings, "preprocess"):
