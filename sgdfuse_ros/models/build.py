@@ -74,15 +74,17 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 
 def check_model_config(name: str, config: Any, state_dict: dict[str, Any]) -> None:
     """Bounds of a checkpoint's model ``config``, checked before anything is allocated: a mapping of names to
-    finite numbers (or lists of them) in [0, MAX_CONFIG_NUMBER], describing a model whose parameter count
-    equals the weights stored beside it (counted on torch's "meta" device, which allocates no memory)."""
+    finite numbers (or lists of them) in [0, MAX_CONFIG_NUMBER], booleans or short names, describing a model
+    whose parameter count equals the weights stored beside it (counted on torch's "meta" device, which
+    allocates no memory)."""
     if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
         raise ConfigError(f"config must be a mapping of option names, got {type(config).__name__}")
     for key, value in config.items():
         for item in value if isinstance(value, (list, tuple)) else [value]:
-            if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item) \
-                    or not 0 <= item <= MAX_CONFIG_NUMBER:
-                raise ConfigError(f"config {key}={value!r}: expected numbers in 0..{MAX_CONFIG_NUMBER}")
+            if isinstance(item, bool) or (isinstance(item, str) and len(item) <= 64):
+                continue
+            if not isinstance(item, (int, float)) or not math.isfinite(item) or not 0 <= item <= MAX_CONFIG_NUMBER:
+                raise ConfigError(f"config {key}={value!r}: expected numbers in 0..{MAX_CONFIG_NUMBER} or names")
     with torch.device("meta"):
         shape_only = build_model(name, **config)
     expected = sum(v.numel() for v in state_dict.values() if isinstance(v, torch.Tensor))
