@@ -8,13 +8,14 @@ Every stage is timed (milliseconds, in ``FusionResult.timings``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from .images import PreparedPair, prepare_pair, read_image, ycbcr_to_rgb_u8
+from .images import PreparedPair, ThermalRange, prepare_pair, read_image, ycbcr_to_rgb_u8
 from .methods import FuseFn, build_method
 from .timing import timed
 
@@ -29,6 +30,9 @@ class Refiner(Protocol):
     """Stage 2: refines the initial fused luma with the masks; returns luma float32 HxW in [0, 1]."""
 
     def __call__(self, pair: PreparedPair, initial: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray: ...
+
+
+MaskFilter = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 
 
 @dataclass
@@ -65,8 +69,9 @@ class FusionPipeline:
     def name(self) -> str:
         return self.method_name + ("+refiner" if self.refiner is not None else "")
 
-    def prepare(self, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb") -> PreparedPair:
-        return prepare_pair(ir, vis, vis_order, self.thermal_percentiles, self.homography)
+    def prepare(self, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb",
+                thermal_range: ThermalRange | None = None) -> PreparedPair:
+        return prepare_pair(ir, vis, vis_order, self.thermal_percentiles, self.homography, thermal_range)
 
     def __call__(self, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb") -> FusionResult:
         """Fuse raw arrays (IR: gray/replicated RGB, 8/16-bit or float; VIS: gray/RGB/BGR)."""
@@ -75,12 +80,16 @@ class FusionPipeline:
             pair = self.prepare(ir, vis, vis_order)
         return self.fuse_prepared(pair, timings)
 
-    def fuse_prepared(self, pair: PreparedPair, timings: dict[str, float] | None = None) -> FusionResult:
+    def fuse_prepared(self, pair: PreparedPair, timings: dict[str, float] | None = None,
+                      mask_filter: MaskFilter | None = None) -> FusionResult:
+        """Fuse a prepared pair; ``mask_filter`` post-processes the masks (e.g. smooths them over frames)."""
         timings = {} if timings is None else timings
         masks: dict[str, np.ndarray] = {}
         if self.masks is not None:
             with timed(timings, "masks"):
                 masks = self.masks(pair)
+                if mask_filter is not None:
+                    masks = mask_filter(masks)
         with timed(timings, "initial"):
             fused = np.clip(self.fuse_fn(pair.ir, pair.vis), 0.0, 1.0).astype(np.float32)
         initial_luma = initial_rgb = None

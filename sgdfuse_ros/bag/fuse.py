@@ -21,6 +21,7 @@ from ..encodings import BadMessage, check_fields
 from ..pipeline import FusionPipeline
 from ..stream.fusion import fuse_messages
 from ..stream.node_params import NodeParams
+from ..stream.temporal import StreamTemporal
 from ..sync import DROP_REASONS, make_synchronizer
 from .io import IMAGE_TYPE, image_message, open_reader, open_writer, stamp_ns, typestore
 
@@ -51,6 +52,8 @@ class FuseReport:
     outputs: dict[str, int] = field(default_factory=dict)  # topic -> messages written
     other_messages: int = 0  # messages of other topics, not used
     clock_resets: int = 0
+    alignment_score: float | None = None  # the last IR-VIS alignment score (temporal.alignment_every_n)
+    thermal_agc_resets: int = 0  # thermal normalisation restarts on a scene change
 
     @property
     def balanced(self) -> bool:
@@ -72,6 +75,9 @@ class FuseReport:
         lines.append(f"pairs: synced {self.pairs_synced}, fused {self.pairs_fused}, rejected "
                      f"{sum(self.pairs_rejected.values())} ({rejected}); clock resets {self.clock_resets}")
         lines.append("written: " + ", ".join(f"{k} {v}" for k, v in self.outputs.items()))
+        if self.alignment_score is not None:
+            lines.append(f"alignment score {self.alignment_score:.3f}; thermal normalisation restarts "
+                         f"{self.thermal_agc_resets}")
         if self.other_messages:
             lines.append(f"other topics: {self.other_messages} messages ignored")
         lines.append("every input message accounted for" if self.balanced else "ACCOUNTING MISMATCH")
@@ -96,6 +102,7 @@ def fuse_bag(in_path: str | Path, out_path: str | Path, pipeline: FusionPipeline
     out_names = {"fused": p.topics.fused, "mask_ir": p.topics.mask_ir, "mask_vis": p.topics.mask_vis,
                  "initial": p.topics.initial}
     pairs: list[tuple[Any, Any]] = []
+    temporal = StreamTemporal(p.temporal, pipeline.thermal_percentiles, pipeline.homography)
     sync = make_synchronizer(p.sync, lambda thermal, rgb: pairs.append((thermal, rgb)))
     with open_reader(in_path) as reader, open_writer(out_path) as writer:
         connections: dict[str, Any] = {}
@@ -122,9 +129,12 @@ def fuse_bag(in_path: str | Path, out_path: str | Path, pipeline: FusionPipeline
                 continue
             sync.add(index, stamp_ns(msg.header), msg)
             for thermal, rgb in pairs:  # the pairs this message completed
-                _fuse_one(pipeline, p, thermal, rgb, log_time, report, writer, store, connections, out_names)
+                _fuse_one(pipeline, p, thermal, rgb, log_time, report, writer, store, connections, out_names,
+                          temporal)
             pairs.clear()
     sync.close()
+    temporal.alignment.wait()
+    report.alignment_score, report.thermal_agc_resets = temporal.alignment.score, temporal.agc.resets
     stats = sync.stats
     report.pairs_synced, report.clock_resets = stats.sets, stats.resets
     for i, count in enumerate(counts):
@@ -135,11 +145,11 @@ def fuse_bag(in_path: str | Path, out_path: str | Path, pipeline: FusionPipeline
 
 def _fuse_one(pipeline: FusionPipeline, p: NodeParams, thermal: Any, rgb: Any, log_time: int,
               report: FuseReport, writer: Any, store: Any, connections: dict[str, Any],
-              out_names: dict[str, str]) -> None:
+              out_names: dict[str, str], temporal: StreamTemporal) -> None:
     try:
         frame = fuse_messages(pipeline, thermal, rgb, encoding=p.publish.encoding,
                               require_same_size=p.require_same_size, fused=p.publish.fused,
-                              masks=p.publish.masks, initial=p.publish.initial)
+                              masks=p.publish.masks, initial=p.publish.initial, temporal=temporal)
     except BadMessage as err:
         if err.kind not in report.pairs_rejected:
             log.warning("pair rejected (%s): %s; further ones are only counted", err.kind, err)

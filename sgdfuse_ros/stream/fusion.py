@@ -17,6 +17,8 @@ from ..encodings import BadMessage, ImageFields, encode, rgb_layout, to_pipeline
 from ..errors import InputError
 from ..images import to_gray_u8
 from ..pipeline import FusionPipeline
+from ..timing import timed
+from .temporal import StreamTemporal
 
 SIZE_MISMATCH = "size_mismatch"  # thermal and RGB sizes differ while require_same_size is set
 REJECTED_BY_PIPELINE = "rejected_by_pipeline"  # the pipeline refused the images (too small, ...)
@@ -38,8 +40,12 @@ class FusedFrame:
 def fuse_messages(pipeline: FusionPipeline, thermal: ImageFields, rgb: ImageFields, *, encoding: str = "rgb8",
                   require_same_size: bool = False, fused: bool = True, masks: bool = True,
                   initial: bool = False, decode: Decoder = to_pipeline_input,
-                  encode_image: Encoder = encode) -> FusedFrame:
-    """Decode, check, fuse and encode. Input problems raise ``BadMessage`` with a kind."""
+                  encode_image: Encoder = encode, temporal: StreamTemporal | None = None) -> FusedFrame:
+    """Decode, check, fuse and encode. Input problems raise ``BadMessage`` with a kind.
+
+    ``temporal`` (the stream's state) smooths the thermal normalisation and the masks over frames and offers
+    the prepared pair to its alignment monitor; without it every pair is fused on its own.
+    """
     ir, ir_order = decode(thermal)
     if ir.ndim == 3 and ir_order == "bgr":  # a colour-mapped thermal image: luma needs RGB order
         ir = ir[:, :, ::-1]
@@ -48,11 +54,16 @@ def fuse_messages(pipeline: FusionPipeline, thermal: ImageFields, rgb: ImageFiel
         raise BadMessage(SIZE_MISMATCH, f"thermal {ir.shape[1]}x{ir.shape[0]} and RGB "
                          f"{vis.shape[1]}x{vis.shape[0]} differ (require_same_size is set)")
     try:
-        result = pipeline(ir, vis, vis_order)
+        timings: dict[str, float] = {}
+        with timed(timings, "preprocess"):
+            pair = pipeline.prepare(ir, vis, vis_order, None if temporal is None else temporal.thermal_range)
+        result = pipeline.fuse_prepared(pair, timings, None if temporal is None else temporal.masks)
     except BadMessage:
         raise
     except InputError as err:
         raise BadMessage(REJECTED_BY_PIPELINE, str(err)) from None
+    if temporal is not None:
+        temporal.alignment.offer(pair, ir.shape[:2])
     out = FusedFrame(timings=result.timings)
     if fused:
         out.images["fused"] = encode_image(rgb_layout(result.fused, encoding), encoding)

@@ -21,6 +21,7 @@ import yaml
 from ..config import PipelineConfig
 from ..errors import ConfigError
 from ..sync import SyncConfig
+from .temporal import TemporalParams
 
 RELIABILITY = ("best_effort", "reliable")
 OUTPUT_ENCODINGS = ("rgb8", "bgr8")
@@ -80,6 +81,7 @@ class NodeParams:
     qos: QosParams = field(default_factory=QosParams)
     sync: SyncConfig = field(default_factory=SyncConfig)
     publish: PublishParams = field(default_factory=PublishParams)
+    temporal: TemporalParams = field(default_factory=TemporalParams)
     require_same_size: bool = False  # reject pairs whose thermal and RGB sizes differ (else IR is resized)
     diagnostics_period: float = 1.0  # seconds between /diagnostics messages
     use_cv_bridge: bool | str = "auto"  # pixels via cv_bridge: auto | true | false (stored as a string)

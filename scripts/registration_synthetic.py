@@ -1,0 +1,141 @@
+"""Synthetic check of ``sgdfuse calibrate``: registered pairs, IR warped by known random homographies.
+
+Each trial draws one set, one random warp (rotation +-5 deg, scale +-10 %, shift +-20 px, mild perspective)
+and ``--pairs-per-trial`` pairs of that set (a fixed rig sees several scenes); the warped IR images and the
+untouched visible ones go to ``registration.calibrate``. The error of a trial is the mean distance of the four
+IR image corners mapped by the estimate and by the true inverse warp (visible pixels). Then the refusals:
+flat images (little structure), IR of unrelated scenes (pairs disagree / edges do not match) and a shift
+leaving little overlap must each be refused.
+
+    .venv/bin/python scripts/registration_synthetic.py -o docs/results/registration
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sgdfuse_ros.datasets import find_pairs
+from sgdfuse_ros.images import read_image
+from sgdfuse_ros.registration import RegistrationError, calibrate
+from sgdfuse_ros.registration.estimate import corners, project
+from sgdfuse_ros.registration.sources import video_pairs
+
+SETS = ("msrs_test", "roadscene", "video:0113_1714,0117_1605,0117_1620")
+
+
+def random_warp(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """IR -> warped IR: rotation and scale about the centre, mild perspective, then a shift."""
+    h, w = shape
+    a, s = np.deg2rad(rng.uniform(-5, 5)), rng.uniform(0.9, 1.1)
+    centre = np.array([[1, 0, (w - 1) / 2], [0, 1, (h - 1) / 2], [0, 0, 1]])
+    rot = np.array([[s * np.cos(a), -s * np.sin(a), 0], [s * np.sin(a), s * np.cos(a), 0], [0, 0, 1]])
+    persp = np.eye(3)
+    persp[2, :2] = rng.uniform(-1e-4, 1e-4, 2) * 640 / max(w, h)  # corners move by up to a few pixels
+    shift = np.array([[1, 0, rng.uniform(-20, 20)], [0, 1, rng.uniform(-20, 20)], [0, 0, 1]])
+    return shift @ centre @ persp @ rot @ np.linalg.inv(centre)
+
+
+def load_set(spec: str, count: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``count`` pairs spread over a set (name or folder) or over video clips (``video:clip1,clip2``)."""
+    if spec.startswith("video:"):
+        clips = spec.split(":", 1)[1].split(",")
+        per = -(-count // len(clips))
+        pairs = [(f"{clip}#{k}", ir, vis) for clip in clips for k, (ir, vis) in enumerate(video_pairs(clip, per))]
+        return pairs[:count]
+    pairs, _ = find_pairs(spec)
+    idx = np.linspace(0, len(pairs) - 1, count).round().astype(int)
+    return [(pairs[i].name, read_image(pairs[i].ir), read_image(pairs[i].vis)) for i in idx]
+
+
+def same_size(pool: list, ref_shape: tuple) -> list:
+    return [p for p in pool if p[1].shape[:2] == ref_shape and p[2].shape[:2] == ref_shape]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-o", "--out", default="docs/results/registration")
+    ap.add_argument("--trials-per-set", type=int, default=12)
+    ap.add_argument("--pairs-per-set", type=int, default=12)
+    ap.add_argument("--pairs-per-trial", type=int, default=3)
+    ap.add_argument("--sets", default=";".join(SETS), help="';'-separated sets (names, folders, video:clips)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    rng = np.random.default_rng(args.seed)
+    rows, refusals = [], []
+    for spec in args.sets.split(";"):
+        pool = load_set(spec, args.pairs_per_set)
+        for trial in range(args.trials_per_set):
+            first = pool[(trial * args.pairs_per_trial) % len(pool)]
+            candidates = same_size(pool, first[1].shape[:2])  # roadscene sizes vary: one size per trial
+            start = next(k for k, c in enumerate(candidates) if c[0] == first[0])
+            n = min(args.pairs_per_trial, len(candidates))
+            picks = [candidates[(start + j) % len(candidates)] for j in range(n)]
+            shape = first[1].shape[:2]
+            warp = random_warp(rng, shape)
+            warped = [(cv2.warpPerspective(ir, warp, (shape[1], shape[0])), vis) for _, ir, vis in picks]
+            t = time.perf_counter()
+            row = {"set": spec, "trial": trial, "pairs": [n for n, _, _ in picks]}
+            try:
+                cal = calibrate(warped)
+                err = np.linalg.norm(project(cal.homography, corners(shape))
+                                     - project(np.linalg.inv(warp), corners(shape)), axis=1)
+                row.update(error_px=float(err.mean()), max_corner_px=float(err.max()), residual_px=cal.residual_px,
+                           score_before=cal.score_before, score_after=cal.score_after, used=cal.pairs_used)
+            except RegistrationError as e:
+                row.update(error_px=float("inf"), refused=str(e))
+            row["seconds"] = time.perf_counter() - t
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        # refusals on this set
+        _, ir0, vis0 = pool[0]
+        shape = vis0.shape[:2]
+        flat = (np.full_like(ir0, 128), vis0)
+        unrelated = [(pool[(k + len(pool) // 2) % len(pool)][1], pool[k][2]) for k in range(args.pairs_per_trial)]
+        unrelated = [(ir, vis) for ir, vis in unrelated if ir.shape[:2] == vis.shape[:2]] or unrelated[:1]
+        far = np.array([[1.0, 0, 0.7 * shape[1]], [0, 1, 0], [0, 0, 1]])
+        far_pair = (cv2.warpPerspective(ir0, far, (shape[1], shape[0])), vis0)
+        for case, pairs in (("flat thermal image", [flat]), ("thermal of unrelated scenes", unrelated),
+                            ("thermal shifted by 70 % of the width", [far_pair])):
+            try:
+                cal = calibrate(pairs)
+                refusals.append({"set": spec, "case": case, "refused": False, "result": cal.summary()})
+            except RegistrationError as e:
+                refusals.append({"set": spec, "case": case, "refused": True, "reason": str(e)})
+            print(json.dumps(refusals[-1]), flush=True)
+    errors = np.array([r["error_px"] for r in rows])
+    ok = np.isfinite(errors)
+    summary = {"trials": len(rows), "pairs": len({(r["set"], p) for r in rows for p in r["pairs"]}),
+               "refused_trials": int((~ok).sum()),
+               "median_corner_error_px": float(np.median(errors)),
+               "p90_corner_error_px": float(np.percentile(errors, 90)),
+               "refusals_correct": sum(r["refused"] for r in refusals), "refusal_cases": len(refusals)}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = {"summary": summary, "trials": rows, "refusals": refusals}
+    (out / "synthetic.json").write_text(json.dumps(report, indent=1))
+    lines = ["| set | trials | median corner error px | p90 px | max px | refused |", "|---|---|---|---|---|---|"]
+    for spec in args.sets.split(";"):
+        e = np.array([r["error_px"] for r in rows if r["set"] == spec])
+        f = e[np.isfinite(e)]
+        lines.append(f"| {spec} | {len(e)} | {np.median(e):.2f} | {np.percentile(e, 90):.2f} | "
+                     f"{f.max() if f.size else float('nan'):.2f} | {int((~np.isfinite(e)).sum())} |")
+    lines.append(f"| **all** | {len(rows)} | **{summary['median_corner_error_px']:.2f}** | "
+                 f"**{summary['p90_corner_error_px']:.2f}** | {errors[ok].max():.2f} | {summary['refused_trials']} |")
+    lines += ["", "| set | failure case | refused | reason / result |", "|---|---|---|---|"]
+    lines += [f"| {r['set']} | {r['case']} | {'yes' if r['refused'] else '**no**'} | "
+              f"{r.get('reason', r.get('result'))} |" for r in refusals]
+    (out / "synthetic.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
