@@ -18,11 +18,11 @@ import numpy as np
 
 from sgdfuse_ros.config import pipeline_from_spec
 from sgdfuse_ros.evaluation import evaluate
+from sgdfuse_ros.evaluation.published import compare, read_published
 from sgdfuse_ros.images import PreparedPair
 from sgdfuse_ros.metrics import DEFAULT_METRICS
 from sgdfuse_ros.options import split_list
 from sgdfuse_ros.pipeline import FusionPipeline
-from sgdfuse_ros.published import compare, read_published
 from sgdfuse_ros.training.refiner import TargetConfig, frame_target
 from sgdfuse_ros.training.select import Fuse, candidate_fuse, pipeline_fuse, report, select
 

@@ -20,7 +20,7 @@ for w in 1 4; do
       --seed 0 --texture-gain 1.3 --w-ssim $w --val-every 400 --threads 1 > runs/stage1_g1.3_ssim$w.out 2>&1 &
 done
 wait
-$PY -m sgdfuse_ros.training.select runs/stage1_g1.0/model.pt runs/stage1_g1.3/model.pt runs/stage1_g1.6/model.pt \
+$PY -m sgdfuse_ros select runs/stage1_g1.0/model.pt runs/stage1_g1.3/model.pt runs/stage1_g1.6/model.pt \
     runs/stage1_g1.3_ssim1/model.pt runs/stage1_g1.3_ssim4/model.pt --out docs/results/stage1_selection
 
 # 2. SeAFusion (the reference): run as it happened -- 400 steps, then resumed to 1000 (the cosine schedule
@@ -31,5 +31,5 @@ $PY -m sgdfuse_ros train seafusion --out runs/seafusion --steps 1000 --batch 6 -
     --val-every 200 --threads 1 --resume --no-progress
 
 # 3. Ship: copy the weights and record them in sgdfuse_ros/weights/manifest.json.
-$PY -m sgdfuse_ros.training.ship runs/stage1_g1.3/model.pt sgdfuse_ros/weights/stage1.pt
-$PY -m sgdfuse_ros.training.ship runs/seafusion/model.pt sgdfuse_ros/weights/seafusion.pt
+$PY -m sgdfuse_ros ship runs/stage1_g1.3/model.pt sgdfuse_ros/weights/stage1.pt
+$PY -m sgdfuse_ros ship runs/seafusion/model.pt sgdfuse_ros/weights/seafusion.pt

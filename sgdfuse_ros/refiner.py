@@ -19,8 +19,8 @@ import numpy as np
 
 from .errors import CheckpointError, ConfigError, InputError
 from .images import PreparedPair
+from .weights import WEIGHTS_DIR
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 REFINERS = ("student", "teacher")
 NOISES = ("seeded", "zero")  # the sampler's start x_T: a fixed-seed draw, or the prior's mean
 MODEL_NAME = "refiner_unet"

@@ -15,7 +15,9 @@ from sgdfuse_ros.bag.fuse import UNDECODABLE, fuse_bag
 from sgdfuse_ros.bag.io import IMAGE_TYPE, image_message, open_reader, open_writer, stamp_ns, typestore
 from sgdfuse_ros.bag.make import MONO16_GAIN, MONO16_OFFSET, BagSpec, make_bag
 from sgdfuse_ros.cli import main as cli_main
-from sgdfuse_ros.encodings import (
+from sgdfuse_ros.errors import InputError
+from sgdfuse_ros.pipeline import FusionPipeline
+from sgdfuse_ros.stream.encodings import (
     DATA_SIZE_MISMATCH,
     EMPTY_DATA,
     STEP_TOO_SMALL,
@@ -25,11 +27,9 @@ from sgdfuse_ros.encodings import (
     decode,
     encode,
 )
-from sgdfuse_ros.errors import InputError
-from sgdfuse_ros.pipeline import FusionPipeline
 from sgdfuse_ros.stream.fusion import SIZE_MISMATCH
 from sgdfuse_ros.stream.node_params import NodeParams
-from sgdfuse_ros.sync import SyncConfig
+from sgdfuse_ros.stream.sync import SyncConfig
 
 FRAMES = 6
 

@@ -58,7 +58,7 @@ def test_a_case_times_every_stage_of_every_frame():
     assert result["size"] == "64x48" and result["peak_rss_mb"] > 0 and result["cuda_peak_mb"] is None
 
 
-def test_benchmarks_compare_with_the_reference_and_skip_unavailable_backends(monkeypatch):
+def test_benchmarks_compare_with_the_reference_and_skip_unavailable_backends(monkeypatch, tmp_path, capsys):
     status = {"tensorrt": "no tensorrt", "cuda": "no GPU", "onnxruntime": None, "cpu": None}
     monkeypatch.setattr(runner, "backend_status", lambda: status)
     result = runner.run_benchmarks(["stage1"], ["cpu", "cuda"], [(40, 56)], iters=2, warmup=1,
@@ -76,6 +76,10 @@ def test_benchmarks_compare_with_the_reference_and_skip_unavailable_backends(mon
     assert f"| {ratio['latency_ratio_p50']:.2f}x |" in markdown
     table = estimate_table(result)  # Orin roofline estimate from the same JSON
     assert table.count("| stage1 (stage1) | 56x40 |") == 1 and "Jetson AGX Orin" in table
+    (tmp_path / "bench.json").write_text(json.dumps(result))
+    capsys.readouterr()
+    assert main(["bench", "--estimate", str(tmp_path / "bench.json")]) == 0  # the same table from the CLI
+    assert capsys.readouterr().out == table
     json.dumps(result)  # everything is JSON-serialisable
 
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from sgdfuse_ros.diffusion import NoiseSchedule, ddim_sample, ddim_timesteps
-from sgdfuse_ros.diffusion.distill import unrolled_sample
-from sgdfuse_ros.diffusion.losses import RefinerLoss
-from sgdfuse_ros.diffusion.target import forward_gradient, pseudo_target, screened_poisson
 from sgdfuse_ros.errors import ConfigError
+from sgdfuse_ros.training.distill import unrolled_sample
+from sgdfuse_ros.training.refiner_losses import RefinerLoss
+from sgdfuse_ros.training.target import forward_gradient, pseudo_target, screened_poisson
 
 rng = np.random.default_rng(0)
 
@@ -86,7 +86,7 @@ def test_unrolled_student_sample_matches_the_sampler_and_has_gradients():
 
 
 def test_student_loss_adds_the_pseudo_target_term_only_when_weighted():
-    from sgdfuse_ros.diffusion.distill import DistillConfig, _student_loss
+    from sgdfuse_ros.training.distill import DistillConfig, _student_loss
 
     torch.manual_seed(0)
     net = torch.nn.Conv2d(6, 1, 3, padding=1)

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from sgdfuse_ros.encodings import (
+from sgdfuse_ros.errors import InputError
+from sgdfuse_ros.stream.encodings import (
     DATA_SIZE_MISMATCH,
     EMPTY_DATA,
     ENCODINGS,
@@ -21,7 +22,6 @@ from sgdfuse_ros.encodings import (
     encode_rgb,
     to_pipeline_input,
 )
-from sgdfuse_ros.errors import InputError
 
 
 def msg(height, width, encoding, step, data, is_bigendian=0):

@@ -8,12 +8,12 @@ import torch
 from fakes import one_torch_thread  # noqa: F401  (autouse fixture)
 
 from sgdfuse_ros.errors import CheckpointError, ConfigError
-from sgdfuse_ros.losses import FusionLoss, gradient_loss, intensity_loss, sobel_gradient, ssim
 from sgdfuse_ros.methods import build_method
 from sgdfuse_ros.models import build_model, load_model, save_checkpoint
 from sgdfuse_ros.models.cross_attention import CrossModalFusion
 from sgdfuse_ros.models.msfem import MSFEM
 from sgdfuse_ros.models.transformer_block import TransformerBlock
+from sgdfuse_ros.training.losses import FusionLoss, gradient_loss, intensity_loss, sobel_gradient, ssim
 
 MODELS = ("stage1", "seafusion")
 
@@ -66,7 +66,7 @@ def test_components_keep_shape() -> None:
 
 
 def test_transformer_attention_cost_is_linear_in_pixels() -> None:
-    from sgdfuse_ros.bench.models import count_gflops
+    from sgdfuse_ros.models.flops import fusion_gflops
 
     class Wrap(torch.nn.Module):
         def __init__(self) -> None:
@@ -76,14 +76,14 @@ def test_transformer_attention_cost_is_linear_in_pixels() -> None:
         def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
             return self.block(a.expand(-1, 16, -1, -1))
 
-    small, big = count_gflops(Wrap(), (32, 32)), count_gflops(Wrap(), (64, 64))
+    small, big = fusion_gflops(Wrap(), (32, 32)), fusion_gflops(Wrap(), (64, 64))
     assert big == pytest.approx(4 * small, rel=0.01)
 
 
 def test_stage1_flops_budget_at_640x480() -> None:
-    from sgdfuse_ros.bench.models import count_gflops
+    from sgdfuse_ros.models.flops import fusion_gflops
 
-    gflops = count_gflops(build_model("stage1").eval(), (480, 640))
+    gflops = fusion_gflops(build_model("stage1").eval(), (480, 640))
     assert 1.0 < gflops <= 30.0
     assert sum(p.numel() for p in build_model("seafusion").parameters()) == 166_883  # the original's count
 
@@ -159,7 +159,7 @@ def test_learned_methods_run_on_numpy(tmp_path) -> None:
 
 @pytest.mark.parametrize("name", MODELS)
 def test_shipped_weights_load(name: str) -> None:
-    from sgdfuse_ros.methods.learned import WEIGHTS_DIR
+    from sgdfuse_ros.weights import WEIGHTS_DIR
 
     if not (WEIGHTS_DIR / f"{name}.pt").exists():
         pytest.fail(f"shipped weights {WEIGHTS_DIR / name}.pt missing")

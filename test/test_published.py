@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sgdfuse_ros.errors import ConfigError
-from sgdfuse_ros.published import compare, read_published
+from sgdfuse_ros.evaluation.published import compare, read_published
 
 TABLE = """# Published methods
 

@@ -1,5 +1,7 @@
 """Refiner network (U-Net + HFAH), the DiffusionRefiner through FusionPipeline, checkpoints and errors."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -11,7 +13,8 @@ from sgdfuse_ros.images import prepare_pair
 from sgdfuse_ros.models import build_model, save_checkpoint
 from sgdfuse_ros.models.hfah import HFAHead
 from sgdfuse_ros.pipeline import FusionPipeline
-from sgdfuse_ros.refiner import WEIGHTS_DIR, DiffusionRefiner, build_refiner
+from sgdfuse_ros.refiner import DiffusionRefiner, build_refiner
+from sgdfuse_ros.weights import WEIGHTS_DIR
 
 SMALL = {"widths": [4, 8, 8], "time_dim": 16, "head_dim": 4}
 DIFFUSION = {"schedule": "cosine", "timesteps": 1000, "residual_mu": 255.0, "mode": "diffusion", "steps": 2}
@@ -205,7 +208,7 @@ def test_target_changes_parse_numbers_and_flags_and_reject_unknown_fields():
 
 
 def test_ablation_table_has_a_row_per_variant_and_set_and_names_missing_weights(tmp_path, small_checkpoint):
-    from sgdfuse_ros.diffusion.ablations import Variant, run_ablations
+    from sgdfuse_ros.evaluation.ablations import Variant, run_ablations
     from sgdfuse_ros.images import write_image
 
     data = tmp_path / "tiny_set"
@@ -229,3 +232,15 @@ def test_ablation_table_has_a_row_per_variant_and_set_and_names_missing_weights(
     assert rows[2][-1].startswith("2 x ") and rows[1][-1].strip(" |") == "-"  # cost: evaluations x GFLOPs
     assert rows[1][-2] == "-" and rows[2][-2] == f"{sum(c.startswith('**') for c in rows[2][2:5])}/3"
     assert "never trained: not trained" in path.read_text() and "over all pairs" in path.read_text()
+
+
+def test_ship_command_ships_a_refiner_with_its_cost(tmp_path, small_checkpoint, capsys):
+    from sgdfuse_ros.cli import main
+
+    dest = tmp_path / "weights" / "refiner_student.pt"
+    assert main(["ship", str(small_checkpoint), str(dest)]) == 0
+    entry = json.loads((dest.parent / "manifest.json").read_text())["refiner_student.pt"]
+    assert dest.read_bytes() == small_checkpoint.read_bytes()
+    assert entry["model"] == "refiner_unet" and entry["evaluations"] == DIFFUSION["steps"]
+    assert entry["gflops_640x480_total"] == pytest.approx(entry["gflops_640x480"] * DIFFUSION["steps"], rel=1e-3)
+    assert f"shipped {dest}" in capsys.readouterr().out

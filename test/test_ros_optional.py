@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from ros_fakes import SimpleFilter, fake_cv_bridge, fake_message_filters
 
-from sgdfuse_ros.encodings import STEP_TOO_SMALL, BadMessage, decode, encode, to_pipeline_input
 from sgdfuse_ros.errors import ConfigError
-from sgdfuse_ros.optional import optional_module, use_optional
-from sgdfuse_ros.sync import OUT_OF_ORDER, QUEUE_OVERFLOW, UNMATCHED, SyncConfig, make_synchronizer
-from sgdfuse_ros.sync_message_filters import MessageFiltersSync
+from sgdfuse_ros.ros.optional import optional_module, use_optional
+from sgdfuse_ros.ros.sync_message_filters import MessageFiltersSync
+from sgdfuse_ros.stream.encodings import STEP_TOO_SMALL, BadMessage, decode, encode, to_pipeline_input
+from sgdfuse_ros.stream.sync import OUT_OF_ORDER, QUEUE_OVERFLOW, UNMATCHED, SyncConfig, make_synchronizer
 
 MS = 1_000_000
 T0 = 1_700_000_000 * 1_000_000_000

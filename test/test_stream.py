@@ -12,9 +12,9 @@ import pytest
 from fakes import HalfMasks
 
 from sgdfuse_ros.config import PRESETS, PipelineConfig
-from sgdfuse_ros.encodings import BadMessage, decode, encode
 from sgdfuse_ros.errors import ConfigError
 from sgdfuse_ros.pipeline import FusionPipeline
+from sgdfuse_ros.stream.encodings import BadMessage, decode, encode
 from sgdfuse_ros.stream.fusion import REJECTED_BY_PIPELINE, SIZE_MISMATCH, fuse_messages
 from sgdfuse_ros.stream.mailbox import LatestMailbox, Worker
 from sgdfuse_ros.stream.node_params import (
@@ -26,7 +26,7 @@ from sgdfuse_ros.stream.node_params import (
     read_ros_params_yaml,
 )
 from sgdfuse_ros.stream.stats import ERROR, OK, WARN, LatencyWindow, RateMeter, StreamStats
-from sgdfuse_ros.sync import SyncStats
+from sgdfuse_ros.stream.sync import SyncStats
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from sgdfuse_ros.errors import ConfigError
-from sgdfuse_ros.sync import (
+from sgdfuse_ros.stream.sync import (
     CLOCK_RESET,
     OUT_OF_ORDER,
     QUEUE_OVERFLOW,

@@ -10,10 +10,10 @@ import torch
 from fakes import one_torch_thread  # noqa: F401  (autouse fixture)
 
 from sgdfuse_ros.errors import CheckpointError, ConfigError
-from sgdfuse_ros.losses import FusionLoss
 from sgdfuse_ros.models import load_model
 from sgdfuse_ros.training.data import VALIDATION, Sample, TrainData
 from sgdfuse_ros.training.loop import LOG_FILE, MODEL_FILE, STATE_FILE, TrainConfig, learning_rate, train
+from sgdfuse_ros.training.losses import FusionLoss
 
 
 def _synthetic_sample(i: int, size: int = 48) -> Sample:

@@ -17,12 +17,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..encodings import BadMessage, check_fields
 from ..pipeline import FusionPipeline
+from ..stream.encodings import BadMessage, check_fields
 from ..stream.fusion import fuse_messages
 from ..stream.node_params import NodeParams
+from ..stream.sync import DROP_REASONS, make_synchronizer
 from ..stream.temporal import StreamTemporal
-from ..sync import DROP_REASONS, make_synchronizer
 from .io import IMAGE_TYPE, image_message, open_reader, open_writer, stamp_ns, typestore
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..encodings import EncodedImage
 from ..errors import InputError
+from ..stream.encodings import EncodedImage
 
 IMAGE_TYPE = "sensor_msgs/msg/Image"
 

@@ -22,9 +22,9 @@ import cv2
 import numpy as np
 
 from ..datasets import IMAGE_SUFFIXES
-from ..encodings import encode
 from ..errors import InputError
 from ..images import to_unit_float
+from ..stream.encodings import encode
 from .io import IMAGE_TYPE, image_message, open_writer, typestore
 
 log = logging.getLogger(__name__)

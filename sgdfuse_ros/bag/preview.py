@@ -15,8 +15,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..encodings import to_pipeline_input
 from ..errors import InputError
+from ..stream.encodings import to_pipeline_input
 from ..stream.node_params import NodeParams
 from ..visualize import image_grid
 from .io import open_reader, stamp_ns, typestore

@@ -63,8 +63,8 @@ def with_random_weights(config: PipelineConfig, folder: Path) -> PipelineConfig:
         path = save_checkpoint(folder / f"{config.method}.pt", config.method, {}, build_model(config.method))
         changes["weights"] = str(path)
     if config.refiner:
-        from ..diffusion.distill import DistillConfig
         from ..refiner import MODEL_NAME
+        from ..training.distill import DistillConfig
         from ..training.refiner import RefinerTrainConfig
 
         recipe = RefinerTrainConfig(out=folder)

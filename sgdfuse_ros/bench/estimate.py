@@ -10,10 +10,7 @@ peak, so the efficiency is a stated assumption, not a measurement: docs/jetson.m
 
 from __future__ import annotations
 
-import argparse
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -82,13 +79,3 @@ def estimate_table(result: dict[str, Any], efficiencies: tuple[float, ...] = (0.
                                for gpu in ORIN for e in efficiencies)
             lines.append(f"| {label} ({' + '.join(names)}) | {size} | {gflops:.1f} | {traffic:.0f} | {cells} |")
     return "\n".join(lines) + "\n"
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Estimated Jetson Orin latency from a sgdfuse bench JSON")
-    parser.add_argument("bench_json", type=Path)
-    print(estimate_table(json.loads(parser.parse_args().bench_json.read_text())), end="")
-
-
-if __name__ == "__main__":
-    main()

@@ -7,12 +7,11 @@ post-processing (RLE, boxes) of trained weights, which keep tens of masks, is no
 Both wall-clock and process CPU time are recorded: on a shared machine the CPU time (1 thread) is the
 better estimate of the cost on an idle one.
 
-    python -m sgdfuse_ros.bench.masks --out docs/benchmarks/masks_cpu.json --models vit_b vit_l vit_h
+    sgdfuse bench --masks vit_b,vit_l,vit_h --threads 1 --iters 5 -o DIR
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -193,23 +192,3 @@ def markdown_table(result: dict[str, Any]) -> str:
         lines.append(f"| {model} | {r['params_M']} | {encoder} | {generator} | "
                      f"{r['decode_cpu_ms_per_point'] / 1e3:.2f} | {predictor} |")
     return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks/masks_cpu.json"))
-    parser.add_argument("--models", nargs="*", default=["vit_b", "vit_l", "vit_h"], help="SAM models to time")
-    parser.add_argument("--points-per-side", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=1, help="torch and OpenCV threads")
-    parser.add_argument("--dataset", default="msrs_test")
-    parser.add_argument("--pairs", type=int, default=10)
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args(argv)
-    result = run(args.out, args.models, args.points_per_side, args.threads, args.dataset, args.pairs,
-                 args.runs)
-    print(markdown_table(result))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

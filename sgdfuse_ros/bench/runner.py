@@ -45,17 +45,6 @@ def device_info(threads: int) -> dict[str, Any]:
     return info
 
 
-def graph_gflops(module: Any, io: Any, height: int, width: int) -> float:
-    """FLOPs / 1e9 of one call of ``module`` on ``io``'s inputs (convolutions and matmuls, 2 per MAC)."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
-    with torch.inference_mode(), counter:
-        module(*io.example_inputs(height, width).values())
-    return counter.get_total_flops() / 1e9
-
-
 def _cost(module: Any, io: Any, sizes: Sequence[tuple[int, int]],
           gflops: Callable[[int, int], float]) -> dict[str, Any]:
     from .estimate import conv_traffic_mb
@@ -73,13 +62,14 @@ def model_costs(specs: Sequence[str], sizes: Sequence[tuple[int, int]],
     """
     import tempfile
 
-    from ..methods.learned import LEARNED_METHODS, WEIGHTS_DIR
+    from ..methods.learned import LEARNED_METHODS
     from ..models import load_model
+    from ..models.flops import fusion_gflops, gflops
     from ..refiner import build_refiner
     from ..runtime.base import FUSION_IO
     from ..runtime.refiner_graph import REFINER_IO, refiner_graph, refiner_model_name
+    from ..weights import WEIGHTS_DIR
     from .cases import with_random_weights
-    from .models import count_gflops
 
     costs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -89,11 +79,12 @@ def model_costs(specs: Sequence[str], sizes: Sequence[tuple[int, int]],
                 config = with_random_weights(config, Path(tmp))
             if config.method in LEARNED_METHODS and config.method not in costs:
                 m = load_model(config.weights or WEIGHTS_DIR / f"{config.method}.pt", config.method)[0]
-                costs[config.method] = _cost(m, FUSION_IO, sizes, lambda h, w, m=m: count_gflops(m, (h, w)))
+                costs[config.method] = _cost(m, FUSION_IO, sizes, lambda h, w, m=m: fusion_gflops(m, (h, w)))
             refiner = build_refiner(config.refiner, config.refiner_steps, config.refiner_weights)
             if refiner is not None and refiner_model_name(refiner) not in costs:
                 g = refiner_graph(refiner)
-                cost = _cost(g, REFINER_IO, sizes, lambda h, w, g=g: graph_gflops(g, REFINER_IO, h, w))
+                cost = _cost(g, REFINER_IO, sizes,
+                             lambda h, w, g=g: gflops(g, *REFINER_IO.example_inputs(h, w).values()))
                 costs[refiner_model_name(refiner)] = {**cost, "steps": refiner.steps}
     return costs
 

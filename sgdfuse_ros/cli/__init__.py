@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import SGDFuseError
 
-SUBCOMMANDS = ("fuse", "eval", "grid", "demo", "train", "export", "bench", "bag")
+SUBCOMMANDS = ("fuse", "eval", "grid", "demo", "train", "select", "ship", "export", "bench", "bag")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +40,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())

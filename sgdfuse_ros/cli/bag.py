@@ -106,10 +106,8 @@ def run_fuse(args: argparse.Namespace) -> int:
 
 
 def run_play(args: argparse.Namespace) -> int:
-    import rclpy
-
     from ..errors import InputError
-    from ..ros.bag_play import play_bag
+    from ..ros.bag_play import play_bag_file
 
     remap = {}
     for item in args.remap:
@@ -117,16 +115,9 @@ def run_play(args: argparse.Namespace) -> int:
             raise InputError(f"--remap takes FROM:=TO, got {item!r}")
         src, dst = item.split(":=", 1)
         remap[src] = dst
-    rclpy.init()
-    node = rclpy.create_node("sgdfuse_bag_play")
-    try:
-        counts = play_bag(node, args.bag, rate=args.rate, topics=args.topics, remap=remap,
-                          restamp=args.restamp, wait_subscribers=args.wait_subscribers,
-                          wait_timeout=args.wait_timeout, reliability=args.qos, depth=args.depth)
-    finally:
-        node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+    counts = play_bag_file(args.bag, rate=args.rate, topics=args.topics, remap=remap, restamp=args.restamp,
+                           wait_subscribers=args.wait_subscribers, wait_timeout=args.wait_timeout,
+                           reliability=args.qos, depth=args.depth)
     print("published: " + ", ".join(f"{topic} {n}" for topic, n in counts.items()))
     return 0
 

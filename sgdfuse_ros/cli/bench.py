@@ -28,6 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--masks", default="", metavar="SAM_MODELS",
                    help="time the mask providers instead (640x480 msrs_test pairs): the offline provider and "
                         "these SAM architectures, e.g. vit_b,vit_l,vit_h ('offline': no SAM) -> masks.json/.md")
+    p.add_argument("--estimate", type=Path, metavar="BENCH_JSON",
+                   help="print the roofline estimate of Jetson Orin latency from this bench.json instead")
     p.set_defaults(func=run)
 
 
@@ -46,6 +48,11 @@ def run_masks(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.estimate:
+        from ..bench.estimate import estimate_table
+
+        print(estimate_table(json.loads(args.estimate.read_text())), end="")
+        return 0
     if args.masks:
         return run_masks(args)
     from ..bench.report import to_markdown

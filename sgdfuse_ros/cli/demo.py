@@ -53,8 +53,8 @@ def _argv(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import netns
     from ..errors import SGDFuseError
+    from ..ros import netns
 
     if not args.offline and not netns.only_loopback():
         if os.environ.get(netns.MARK):
@@ -106,7 +106,7 @@ def _clip(args: argparse.Namespace, pipeline: Any, out: Path) -> None:
     from ..bag.preview import write_preview
     from ..errors import InputError
     from ..stream.node_params import NodeParams
-    from ..sync import SyncConfig
+    from ..stream.sync import SyncConfig
 
     video = Path(args.video)
     ir, vis = video / "ir" / f"{args.clip}.mp4", video / "vi" / f"{args.clip}.mp4"

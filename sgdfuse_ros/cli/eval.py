@@ -62,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
         return run_ablation_table(args)
     from ..config import pipeline_from_spec
     from ..evaluation import evaluate, markdown_table
+    from ..evaluation.published import compare, read_published
     from ..metrics import DEFAULT_METRICS
-    from ..published import compare, read_published
 
     published = read_published(args.published) if args.published else None  # a bad file fails before the work
     pipelines = dict(pipeline_from_spec(s) for s in split_list(args.methods))
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_ablation_table(args: argparse.Namespace) -> int:
-    from ..diffusion.ablations import run_ablations
+    from ..evaluation.ablations import run_ablations
 
     limit = 20 if args.limit is None else args.limit
     path, failed = run_ablations(split_list(args.datasets), out_dir=args.out, limit=limit or None,

@@ -82,7 +82,7 @@ def _run_refiner(args: argparse.Namespace, data, command: str) -> int:
 
 
 def _run_distill(args: argparse.Namespace, data, command: str) -> int:
-    from ..diffusion.distill import DistillConfig, distill
+    from ..training.distill import DistillConfig, distill
 
     if not args.teacher:
         raise ConfigError("sgdfuse train distill needs --teacher (a refiner teacher checkpoint)")

@@ -7,7 +7,7 @@
                                                     clipping at white), and y = 0 below lo
 
 The map is monotone, so no texture is created; the refiner's network then only adds the local, mask-guided
-corrections (``diffusion.target``). It is the display-range normalisation many fusion pipelines apply to
+corrections (``training.target``). It is the display-range normalisation many fusion pipelines apply to
 their output (SeAFusion's test script min-max stretches every fused image).
 """
 

@@ -21,7 +21,7 @@ def load_exportable(name: str, weights: str | Path | None = None,
     ``weights`` defaults to the shipped ``{name}.pt``; ``refiner_steps`` (0: the checkpoint's own) fixes the
     refiner's sampler length, as ``PipelineConfig.refiner_steps`` does at run time.
     """
-    from ..methods.learned import WEIGHTS_DIR
+    from ..weights import WEIGHTS_DIR
 
     if name not in EXPORTABLE:
         raise ConfigError(f"no exportable model {name!r}; available: {', '.join(EXPORTABLE)}")

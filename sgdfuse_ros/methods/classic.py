@@ -19,8 +19,8 @@ import numpy as np
 
 from ..errors import ConfigError, InputError
 from ..images import MIN_SIDE
-from . import FuseFn, register_method
 from .gff import gff
+from .registry import FuseFn, register_method
 
 MAX_PYRAMID_LEVELS = 5
 PYRAMID_TOP_MIN_SIDE = 8  # automatic depth stops before the top level gets smaller than this

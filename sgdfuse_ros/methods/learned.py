@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, InputError
-from . import FuseFn, register_method
-
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+from ..weights import WEIGHTS_DIR
+from .registry import FuseFn, register_method
 
 
 def run_model(model: Any, ir: np.ndarray, vis: np.ndarray, device: Any) -> np.ndarray:

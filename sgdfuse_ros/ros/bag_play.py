@@ -72,6 +72,20 @@ def play_bag(node: Node, path: str | Path, *, rate: float = 1.0, topics: list[st
     return counts
 
 
+def play_bag_file(path: str | Path, **options: Any) -> dict[str, int]:
+    """``play_bag`` from a node of its own (rclpy initialised and shut down here): ``sgdfuse bag play``."""
+    import rclpy
+
+    rclpy.init()
+    node = rclpy.create_node("sgdfuse_bag_play")
+    try:
+        return play_bag(node, path, **options)
+    finally:
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+
+
 def _has_header(store: Any, msgtype: str) -> bool:
     fields = store.fielddefs.get(msgtype, ((), ()))[1]
     return bool(fields) and fields[0][0] == "header" and fields[0][1][1] == "std_msgs/msg/Header"

@@ -2,7 +2,7 @@
 
 The node converts pixels with an ``ImageConverter``: ``to_array(msg) -> (array, "rgb"|"bgr")`` for the
 pipeline and ``to_msg(array, encoding, header) -> Image`` for the outputs.
-- ``CoreImages``: the core ``sgdfuse_ros.encodings`` (zero-copy for 8-bit data, no ROS package needed);
+- ``CoreImages``: the core ``sgdfuse_ros.stream.encodings`` (zero-copy for 8-bit data, no ROS package needed);
 - ``CvBridgeImages``: ``CvBridge().imgmsg_to_cv2(msg, desired_encoding="passthrough")`` / ``cv2_to_imgmsg``.
   Messages are still validated by the core checks first, so a bad message raises the same ``BadMessage``
   kind with either converter (cv_bridge's own errors carry no kind).
@@ -19,8 +19,8 @@ from builtin_interfaces.msg import Time
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from ..encodings import EncodedImage, check_fields, encode, to_pipeline_input
-from ..optional import optional_module, use_optional
+from ..stream.encodings import EncodedImage, check_fields, encode, to_pipeline_input
+from .optional import optional_module, use_optional
 
 
 def stamp_ns(stamp: Time) -> int:

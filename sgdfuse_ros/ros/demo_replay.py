@@ -29,10 +29,10 @@ from sensor_msgs.msg import Image
 
 from ..bag.io import IMAGE_TYPE, open_writer, typestore
 from ..errors import SGDFuseError
-from ..netns import only_loopback
 from ..pipeline import FusionPipeline
 from .bag_play import play_bag
 from .fusion_node import FusionNode, start
+from .netns import only_loopback
 
 NODE_DEFAULTS = {"autostart": False, "qos.input_reliability": "reliable", "qos.input_depth": 100,
                  "qos.output_depth": 100}

@@ -30,21 +30,21 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from sensor_msgs.msg import Image
 
 from ..config import PipelineConfig, build_pipeline
-from ..encodings import BadMessage, check_fields
 from ..errors import SGDFuseError
-from ..optional import optional_module, use_optional
 from ..pipeline import FusionPipeline
+from ..stream.encodings import BadMessage, check_fields
 from ..stream.fusion import fuse_messages
 from ..stream.mailbox import Worker
 from ..stream.node_params import NodeParams
 from ..stream.stats import StreamStats
+from ..stream.sync import Synchronizer, make_synchronizer
 from ..stream.temporal import StreamTemporal
-from ..sync import Synchronizer, make_synchronizer
-from ..sync_message_filters import MessageFiltersSync
 from .conversions import CoreImages, ImageConverter, image_converter, stamp_ns
 from .diagnostics import to_diagnostic_array
+from .optional import optional_module, use_optional
 from .params import declare_node_parameters, read_node_parameters
 from .qos import image_qos
+from .sync_message_filters import MessageFiltersSync
 
 THERMAL, RGB = 0, 1
 Pair = tuple[Image, Image]

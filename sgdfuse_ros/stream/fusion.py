@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from ..encodings import BadMessage, ImageFields, encode, rgb_layout, to_pipeline_input
 from ..errors import InputError
 from ..images import to_gray_u8
 from ..pipeline import FusionPipeline
 from ..timing import timed
+from .encodings import BadMessage, ImageFields, encode, rgb_layout, to_pipeline_input
 from .temporal import StreamTemporal
 
 SIZE_MISMATCH = "size_mismatch"  # thermal and RGB sizes differ while require_same_size is set

@@ -20,7 +20,7 @@ import yaml
 
 from ..config import PipelineConfig
 from ..errors import ConfigError
-from ..sync import SyncConfig
+from .sync import SyncConfig
 from .temporal import TemporalParams
 
 RELIABILITY = ("best_effort", "reliable")

@@ -1,1 +1,2 @@
-"""Training of the fusion networks (stage 1, SeAFusion; reusable by the refiner): data, loop, recipes."""
+"""Training: data, loop, recipes and losses of the fusion networks (stage 1, SeAFusion); the refiner's
+pseudo-target, losses, teacher training and distillation; model selection and shipping."""

@@ -22,10 +22,10 @@ from tqdm import tqdm
 
 from ..errors import CheckpointError, ConfigError
 from ..images import to_gray_u8
-from ..losses import FusionLoss
 from ..models import build_model, save_checkpoint
 from ..models.build import checkpoint_dict
 from .data import Sample, TrainData
+from .losses import FusionLoss
 
 log = logging.getLogger(__name__)
 STATE_FILE, LOG_FILE, MODEL_FILE = "train_state.pt", "log.jsonl", "model.pt"

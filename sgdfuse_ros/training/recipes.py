@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
-from ..losses import FusionLoss
+from .losses import FusionLoss
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Per training pair (train split only, ``data.TrainData``) we precompute once, and cache in
 ``<cache>/<initial>.npz``: the initial fusion (the deployed stage-1 network, or a classic method), the
-offline masks and the pseudo-target F* (``diffusion.target``). A step then draws random crops + flips,
+offline masks and the pseudo-target F* (``training.target``). A step then draws random crops + flips,
 noises the companded residual x_0 = mu-law(F* - initial) at a uniform timestep, predicts x0_hat and applies
 ``RefinerLoss`` (denoising L1 + mask-guided intensity and gradient on initial + decoded x0_hat).
 
@@ -27,15 +27,15 @@ from tqdm import tqdm
 
 from ..diffusion.condition import MODES, condition, refine_residual, refined_image, residual_sample
 from ..diffusion.contrast import ContrastStretch
-from ..diffusion.losses import RefinerLoss
 from ..diffusion.schedule import NoiseSchedule
-from ..diffusion.target import pseudo_target
 from ..errors import ConfigError
 from ..images import PreparedPair, to_gray_u8
 from ..models import build_model, save_checkpoint
 from ..options import split_list
 from .data import Sample, TrainData
 from .loop import MODEL_FILE, optimise, resume_state
+from .refiner_losses import RefinerLoss
+from .target import pseudo_target
 
 log = logging.getLogger(__name__)
 MODEL_NAME = "refiner_unet"
@@ -48,7 +48,7 @@ VAL_TIMESTEPS = (100, 500, 900)
 
 @dataclass(frozen=True)
 class TargetConfig:
-    """The pseudo-target (``diffusion.target``) and the contrast normalisation (``diffusion.contrast``)."""
+    """The pseudo-target (``training.target``) and the contrast normalisation (``diffusion.contrast``)."""
 
     lam: float = 0.05  # weight of the intensity anchor against the gradient field
     mask_gain: float = 0.2  # gradient amplification inside the masks
@@ -157,7 +157,7 @@ def _apply_stretch(params: np.ndarray, images: list[np.ndarray]) -> list[np.ndar
 
 def _weights_id(initial: str, initial_weights: str) -> str:
     """Short hash of the initial method's weights file (the shipped one by default), "none" for classic ones."""
-    from ..methods.learned import WEIGHTS_DIR
+    from ..weights import WEIGHTS_DIR
 
     path = Path(initial_weights) if initial_weights else WEIGHTS_DIR / f"{initial}.pt"
     return hashlib.sha1(path.read_bytes()).hexdigest()[:10] if path.is_file() else "none"
@@ -362,8 +362,8 @@ def ship_refiner(src: str | Path, dst: str | Path) -> dict[str, Any]:
     import json
     import shutil
 
-    from ..diffusion.ablations import network_gflops
     from ..models import load_model
+    from ..models.flops import refiner_gflops
     from .ship import MAX_BYTES, TRAINED_ON, git_commit, sha256
 
     src, dst = Path(src), Path(dst)
@@ -374,7 +374,7 @@ def ship_refiner(src: str | Path, dst: str | Path) -> dict[str, Any]:
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dst)
     meta = info["meta"]
-    per_eval = network_gflops(model)
+    per_eval = refiner_gflops(model)
     evaluations = 1 if diff.get("mode") == "direct" else int(diff.get("steps", 1))
     entry = {
         "model": info["model"], "config": info["config"], "command": meta.get("command", ""),
@@ -391,12 +391,3 @@ def ship_refiner(src: str | Path, dst: str | Path) -> dict[str, Any]:
     manifest[dst.name] = entry
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return entry
-
-
-if __name__ == "__main__":
-    import sys
-
-    if len(sys.argv) != 3:
-        raise SystemExit("usage: python -m sgdfuse_ros.training.refiner RUN/model.pt sgdfuse_ros/weights/X.pt")
-    shipped = ship_refiner(sys.argv[1], sys.argv[2])
-    print(f"shipped {sys.argv[2]} ({shipped['bytes']} bytes, {shipped['gflops_640x480_total']} GFLOPs)")

@@ -1,7 +1,7 @@
 """Model selection on the train split's validation set, by the evaluation's own criterion.
 
-    python -m sgdfuse_ros.training.select runs/a/model.pt runs/b/model.pt --out docs/results/stage1_selection
-    python -m sgdfuse_ros.training.select sgdfuse sgdfuse-teacher:refiner_steps=4 --baselines stage1 --out DIR
+    sgdfuse select runs/a/model.pt runs/b/model.pt --out docs/results/stage1_selection
+    sgdfuse select sgdfuse sgdfuse-teacher:refiner_steps=4 --baselines stage1 --out DIR
 
 Candidates are fusion-model checkpoints (``.pt``, run alone) or pipeline specs (as ``sgdfuse eval
 --methods`` takes them: presets, methods, YAML files, ``name:key=value`` overrides); the refiner's
@@ -16,7 +16,6 @@ metrics.
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -28,7 +27,6 @@ import numpy as np
 from ..images import to_gray_u8
 from ..metrics import DEFAULT_METRICS, compute_metrics
 from ..metrics import to_gray_u8 as matlab_gray
-from ..options import split_list
 from .data import Sample, load_validation
 
 if TYPE_CHECKING:
@@ -116,20 +114,3 @@ def report(result: dict[str, object], out: Path | None) -> None:
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "selection.json").write_text(json.dumps(result, indent=1))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("candidates", nargs="+", help="checkpoints (.pt) or pipeline specs")
-    parser.add_argument("--baselines", default=",".join(BASELINES), help="comma-separated pipeline specs")
-    parser.add_argument("--out", type=Path, required=True, help="folder for selection.json")
-    args = parser.parse_args(argv)
-    baselines = tuple(split_list(args.baselines))
-    if not baselines:
-        parser.error("--baselines needs at least one pipeline")
-    report(select(args.candidates, baselines), args.out)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

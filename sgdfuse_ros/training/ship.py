@@ -1,6 +1,6 @@
 """Ship trained weights: copy a run's ``model.pt`` to ``sgdfuse_ros/weights/`` and record it in the manifest.
 
-    python -m sgdfuse_ros.training.ship runs/stage1/model.pt sgdfuse_ros/weights/stage1.pt
+    sgdfuse ship runs/stage1/model.pt sgdfuse_ros/weights/stage1.pt
 
 The manifest entry (keyed by file name) holds the exact command, the data used, the git commit, sha256,
 parameters, GFLOPs at 640x480, the validation metrics and where it was trained.
@@ -12,14 +12,13 @@ import hashlib
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from ..losses import FusionLoss
 from ..models import load_model
 from .data import TRAIN_CLIPS, TRAIN_IMAGE_SETS, VALIDATION, VIDEO_VAL_OFFSET, VIDEO_VAL_STRIDE, load_validation
 from .loop import validate
+from .losses import FusionLoss
 
 MAX_BYTES = 10 * 1024 * 1024
 TRAINED_ON = "CPU (2 cores), no GPU"
@@ -40,7 +39,7 @@ def sha256(path: Path) -> str:
 
 
 def manifest_entry(path: Path) -> dict[str, Any]:
-    from ..bench.models import count_gflops
+    from ..models.flops import fusion_gflops
 
     model, info = load_model(path)
     meta = info["meta"]
@@ -55,7 +54,7 @@ def manifest_entry(path: Path) -> dict[str, Any]:
                      "evaluation_sets_used": "none"},
         "git_commit": git_commit(Path(__file__).resolve().parents[2]), "sha256": sha256(path),
         "bytes": path.stat().st_size, "params": sum(p.numel() for p in model.parameters()),
-        "gflops_640x480": round(count_gflops(model, (480, 640)), 3),
+        "gflops_640x480": round(fusion_gflops(model, (480, 640)), 3),
         "validation": validate(model, load_validation(), loss),
         "validation_logged_in_training": meta.get("validation", {}), "trained_on": TRAINED_ON,
     }
@@ -72,10 +71,3 @@ def ship(src: Path, dst: Path) -> dict[str, Any]:
     manifest[dst.name] = manifest_entry(dst)
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest[dst.name]
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        raise SystemExit("usage: python -m sgdfuse_ros.training.ship RUN/model.pt sgdfuse_ros/weights/X.pt")
-    entry = ship(Path(sys.argv[1]), Path(sys.argv[2]))
-    print(f"shipped {sys.argv[2]} ({entry['bytes']} bytes, sha256 {entry['sha256'][:12]}...)")

@@ -12,9 +12,9 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
 from sgdfuse_ros.bag.io import IMAGE_TYPE, image_message, open_writer, typestore  # noqa: E402
-from sgdfuse_ros.encodings import encode  # noqa: E402
 from sgdfuse_ros.ros.bag_play import play_bag  # noqa: E402
 from sgdfuse_ros.ros.conversions import stamp_ns  # noqa: E402
+from sgdfuse_ros.stream.encodings import encode  # noqa: E402
 
 N, PERIOD = 12, 50_000_000  # 20 Hz
 T0 = 1_600_000_000 * 1_000_000_000

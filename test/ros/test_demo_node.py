@@ -16,7 +16,7 @@ from sgdfuse_ros.bag.io import open_reader, stamp_ns, typestore
 from sgdfuse_ros.cli import main
 from sgdfuse_ros.config import pipeline_from_spec
 from sgdfuse_ros.stream.node_params import NodeParams
-from sgdfuse_ros.sync import SyncConfig
+from sgdfuse_ros.stream.sync import SyncConfig
 
 FRAMES = 5
 

@@ -31,7 +31,7 @@ from sgdfuse_ros.config import PipelineConfig, build_pipeline  # noqa: E402
 from sgdfuse_ros.ros.conversions import stamp_ns as msg_stamp_ns  # noqa: E402
 from sgdfuse_ros.ros.fusion_node import start  # noqa: E402
 from sgdfuse_ros.stream.node_params import NodeParams  # noqa: E402
-from sgdfuse_ros.sync import SyncConfig  # noqa: E402
+from sgdfuse_ros.stream.sync import SyncConfig  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 FRAMES = int(os.environ.get("SGDFUSE_REPLAY_FRAMES", "30"))

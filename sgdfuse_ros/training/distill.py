@@ -25,21 +25,21 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..diffusion.condition import condition, refined_image, residual_sample
+from ..diffusion.sampler import ddim_sample, ddim_step, ddim_timesteps
+from ..diffusion.schedule import NoiseSchedule
 from ..errors import CheckpointError, ConfigError
 from ..models import load_model, save_checkpoint
-from ..training.data import TrainData
-from ..training.loop import MODEL_FILE, optimise, resume_state
-from ..training.refiner import (
+from .data import TrainData
+from .loop import MODEL_FILE, optimise, resume_state
+from .refiner import (
     MODEL_NAME,
     RefinerData,
     TargetConfig,
     batch_masks,
     crop_metrics,
 )
-from .condition import condition, refined_image, residual_sample
-from .losses import RefinerLoss
-from .sampler import ddim_sample, ddim_step, ddim_timesteps
-from .schedule import NoiseSchedule
+from .refiner_losses import RefinerLoss
 
 log = logging.getLogger(__name__)
 

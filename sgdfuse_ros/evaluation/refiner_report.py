@@ -17,9 +17,10 @@ import numpy as np
 
 from ..datasets import Pair
 from ..metrics import DEFAULT_METRICS
+from ..models.flops import refiner_gflops
 from ..pipeline import FusionPipeline, FusionResult
-from ..refiner import WEIGHTS_DIR, DiffusionRefiner
-from .ablations import network_gflops
+from ..refiner import DiffusionRefiner
+from ..weights import WEIGHTS_DIR
 
 GRID_COLUMNS = ("stage 1", "teacher", "student")
 
@@ -49,7 +50,7 @@ def compare(datasets: Sequence[str], out_dir: str | Path, teacher_limit: int = 2
     "full": stage 1 and the student on every pair (``limit``: the first N); "subset": stage 1, student
     and teacher on the first ``teacher_limit`` pairs of each set (0: skip the teacher).
     """
-    from ..evaluation import evaluate
+    from . import evaluate
 
     out_dir = Path(out_dir)
     pipes = pipelines or refiner_pipelines()
@@ -61,8 +62,8 @@ def compare(datasets: Sequence[str], out_dir: str | Path, teacher_limit: int = 2
         subset = evaluate(pipes, list(datasets), DEFAULT_METRICS, out_dir=out_dir / "subset",
                           limit=teacher_limit if limit is None else min(limit, teacher_limit))
     student, teacher = pipes["student"].refiner, pipes["teacher"].refiner
-    cost = {name: {"evaluations": r.steps, "gflops_per_evaluation": round(network_gflops(r.model), 2),
-                   "gflops_total": round(r.steps * network_gflops(r.model), 2)}
+    cost = {name: {"evaluations": r.steps, "gflops_per_evaluation": round(refiner_gflops(r.model), 2),
+                   "gflops_total": round(r.steps * refiner_gflops(r.model), 2)}
             for name, r in (("student", student), ("teacher", teacher))}
     mean_ms = {m: {s: float(np.mean(v)) for s, v in stages.items()} for m, stages in timings.items()}
     latency = {"stage1_ms": mean_ms["student"]["initial"], "refiner_ms": mean_ms["student"]["refiner"],
@@ -85,9 +86,9 @@ def wins(a: dict[str, float], b: dict[str, float], metrics: Sequence[str] = DEFA
 def night_grid(pairs: Sequence[Pair], out_path: str | Path, pipelines: dict[str, FusionPipeline] | None = None,
                cell_width: int = 200) -> Path:
     """Rows of IR | VIS | stage 1 | teacher | student for ``pairs`` (RGB PNG)."""
-    from ..evaluation import source_grays
     from ..images import write_image
     from ..visualize import image_grid
+    from . import source_grays
 
     pipes = pipelines or refiner_pipelines()
     rows = []

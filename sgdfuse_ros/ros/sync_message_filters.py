@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
-from .sync import END_OF_STREAM, OUT_OF_ORDER, QUEUE_OVERFLOW, UNMATCHED, SyncConfig, SyncStats
+from ..stream.sync import END_OF_STREAM, OUT_OF_ORDER, QUEUE_OVERFLOW, UNMATCHED, SyncConfig, SyncStats
 
 
 class _Gate:

@@ -2,6 +2,9 @@
 
 Metrics are computed as the reference MATLAB code does it: on the uint8 grayscale (MATLAB ``rgb2gray``) of
 the saved fused image and of the two source files, the IR source brought onto the visible grid.
+
+The package also holds the published tables (``published``), the refiner ablations (``ablations``) and the
+refiner report (``refiner_report``).
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .datasets import Pair, find_pairs
-from .errors import SGDFuseError
-from .images import read_image, resize_to, thermal_to_float, to_gray_u8, visible_to_ycbcr, write_image
-from .metrics import DEFAULT_METRICS, compute_metrics
-from .metrics import to_gray_u8 as matlab_gray
-from .pipeline import FusionPipeline, FusionResult
-from .visualize import image_grid
+from ..datasets import Pair, find_pairs
+from ..errors import SGDFuseError
+from ..images import read_image, resize_to, thermal_to_float, to_gray_u8, visible_to_ycbcr, write_image
+from ..metrics import DEFAULT_METRICS, compute_metrics
+from ..metrics import to_gray_u8 as matlab_gray
+from ..pipeline import FusionPipeline, FusionResult
+from ..visualize import image_grid
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import ConfigError
-from .evaluation import markdown_table
+from ..errors import ConfigError
+from . import markdown_table
 
 Means = dict[tuple[str, str], dict[str, float]]  # (dataset, method) -> metric -> value
 _RULE = re.compile(r"^:?-+:?$")

@@ -5,7 +5,7 @@ latency and whether the node survived, as JSON. DDS traffic must stay on this ma
 private network namespace, e.g.
 
     unshare -n sh -c 'ip link set lo up; ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST \\
-        .venv/bin/python bench/soak_node.py --pairs 10000 --out /tmp/soak.json'
+        .venv/bin/python scripts/soak_node.py --pairs 10000 --out /tmp/soak.json'
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from ..errors import ConfigError
-from ..losses import sobel_gradient
+from .losses import sobel_gradient
 
 
 def mask_guided_intensity(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, m_ir: torch.Tensor,

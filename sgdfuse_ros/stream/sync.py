@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 OUT_OF_ORDER = "out_of_order"
 CLOCK_RESET = "clock_reset"

@@ -1,6 +1,6 @@
 """A figure of masks for a few evaluation pairs: one row per pair, IR | IR mask | VIS | VIS mask.
 
-    python -m sgdfuse_ros.masks.figure --out docs/images/masks_grid.png
+    .venv/bin/python scripts/masks_figure.py --out docs/images/masks_grid.png
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..datasets import find_pairs
-from ..images import prepare_pair, read_image, to_gray_u8, write_image, ycbcr_to_rgb_u8
-from .base import MaskSource
+from sgdfuse_ros.datasets import find_pairs
+from sgdfuse_ros.images import prepare_pair, read_image, to_gray_u8, write_image, ycbcr_to_rgb_u8
+from sgdfuse_ros.masks import MaskSource, build_mask_source
 
 DEFAULT_PAIRS = (("msrs_test", "00004N"), ("msrs_test", "01070N"), ("msrs_test", "00055D"),
                  ("roadscene", "FLIR_00006"), ("llvip_test12", "190001"), ("m3fd_sample1", "M3FD_00471"))
@@ -42,10 +42,8 @@ def mask_grid(source: MaskSource, pairs: Sequence[tuple[str, str]] = DEFAULT_PAI
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from . import build_mask_source
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("docs/images/masks_grid.png"))
+    parser.add_argument("--out", type=Path, required=True, help="the PNG to write")
     parser.add_argument("--encoding", default="saliency-weighted")
     parser.add_argument("--tile-width", type=int, default=200)
     args = parser.parse_args(argv)

@@ -31,10 +31,11 @@ import numpy as np
 
 from ..images import PreparedPair
 from ..metrics import DEFAULT_METRICS
-from ..refiner import WEIGHTS_DIR, DiffusionRefiner
+from ..models.flops import refiner_gflops
+from ..refiner import DiffusionRefiner
+from ..weights import WEIGHTS_DIR
 
 log = logging.getLogger(__name__)
-GFLOPS_SHAPE = (480, 640)
 
 
 @dataclass(frozen=True)
@@ -55,23 +56,12 @@ class ContrastOnly:
         self.params = refiner.stretch
 
     def __call__(self, pair: PreparedPair, initial: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
-        from .contrast import ContrastStretch
+        from ..diffusion.contrast import ContrastStretch
 
         if not self.params:
             return initial
         p = self.params
         return ContrastStretch.fit(initial, p["low"], p["high"], p["knee"])(initial)
-
-
-def network_gflops(model, shape: tuple[int, int] = GFLOPS_SHAPE) -> float:
-    """GFLOPs (2 x multiply-adds) of one refiner network evaluation at ``shape`` (H, W)."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    h, w = shape
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model(torch.zeros(1, 1, h, w), torch.zeros(1), torch.zeros(1, 5, h, w))
-    return counter.get_total_flops() / 1e9
 
 
 def _steps_label(steps: int) -> str:
@@ -141,7 +131,7 @@ def build_variant(v: Variant):
     if refiner is None:
         return pipeline, 0, 0.0
     evals = 1 if refiner.mode == "direct" else refiner.steps
-    return pipeline, evals, network_gflops(refiner.model)
+    return pipeline, evals, refiner_gflops(refiner.model)
 
 
 def run_ablations(datasets: Sequence[str] = ("msrs_test", "roadscene"),
@@ -152,7 +142,7 @@ def run_ablations(datasets: Sequence[str] = ("msrs_test", "roadscene"),
     """Score every variant on the first ``limit`` pairs of each dataset; writes ``out_dir/ablations.md``.
 
     Returns the table's path and the number of (pair, variant) runs that failed (listed in the table)."""
-    from ..evaluation import evaluate
+    from . import evaluate
 
     out_dir = Path(out_dir)
     variants = list(variants) if variants is not None else default_variants(Path(ablation_dir))

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,29 @@
+"""``sgdfuse select``: model selection on the train split's validation set (``training.select``'s rule)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..options import split_list
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("select", help="pick the best checkpoint or pipeline on the validation set",
+                       description="Score candidates and baselines on the train split's validation set (never "
+                                   "an evaluation set) and select by wins over the baselines (docs/stage1.md).")
+    p.add_argument("candidates", nargs="+", help="checkpoints (.pt) or pipeline specs")
+    p.add_argument("--baselines", help="comma-separated pipeline specs (default: average,gff)")
+    p.add_argument("--out", type=Path, required=True, help="folder for selection.json")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+    from ..training.select import BASELINES, report, select
+
+    baselines = BASELINES if args.baselines is None else tuple(split_list(args.baselines))
+    if not baselines:
+        raise ConfigError("--baselines needs at least one pipeline")
+    report(select(args.candidates, baselines), args.out)
+    return 0
