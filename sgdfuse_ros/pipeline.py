@@ -33,6 +33,7 @@ class Refiner(Protocol):
 
 
 MaskFilter = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+LumaFilter = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass
@@ -81,8 +82,9 @@ class FusionPipeline:
         return self.fuse_prepared(pair, timings)
 
     def fuse_prepared(self, pair: PreparedPair, timings: dict[str, float] | None = None,
-                      mask_filter: MaskFilter | None = None) -> FusionResult:
-        """Fuse a prepared pair; ``mask_filter`` post-processes the masks (e.g. smooths them over frames)."""
+                      mask_filter: MaskFilter | None = None, luma_filter: LumaFilter | None = None) -> FusionResult:
+        """Fuse a prepared pair; ``mask_filter`` and ``luma_filter`` post-process the masks and the fused luma
+        (e.g. smooth them over the frames of a video)."""
         timings = {} if timings is None else timings
         masks: dict[str, np.ndarray] = {}
         if self.masks is not None:
@@ -99,6 +101,9 @@ class FusionPipeline:
                 initial_rgb = ycbcr_to_rgb_u8(fused, pair.vis_cbcr)
             with timed(timings, "refiner"):
                 fused = np.clip(self.refiner(pair, fused, masks), 0.0, 1.0).astype(np.float32)
+        if luma_filter is not None:
+            with timed(timings, "temporal"):
+                fused = luma_filter(fused)
         with timed(timings, "postprocess"):
             rgb = ycbcr_to_rgb_u8(fused, pair.vis_cbcr)
         return FusionResult(fused=rgb, luma=fused, initial=initial_rgb, initial_luma=initial_luma, masks=masks,

@@ -8,12 +8,12 @@ previous homography).
 
 1. Coarse (a quarter of the working grid): a global search over rotations x scales x shifts, each scored
    by the normalised cross-correlation of the two maps (``cv2.matchTemplate``).
-2. Fine (half, then the whole working grid): the warp's four corner positions are moved to maximise the
-   correlation of the maps (Nelder-Mead), a homography for any ``model``; an affine or similarity result is
-   that model fitted to the homography at the end.
+2. Fine (half, then the whole working grid): OpenCV's ECC (enhanced correlation coefficient, Gauss-Newton)
+   refines a homography on the two maps, the IR map masked to where the warped IR image has content.
 
-``calibrate`` registers every pair alone, keeps the consensus (pairs whose corners agree), refines once more
-on all of them together and checks the result (overlap, a plausible warp, and an alignment score).
+``calibrate`` registers every pair alone and keeps the consensus (pairs whose warped corners agree); the
+result is the mean of their corners, with ``model`` fitted to it (an affine or similarity is that model
+closest to the homography), checked for overlap and plausibility, and scored before and after.
 A homography here maps an IR pixel (x, y, 1) to a visible pixel, the convention of ``PipelineConfig.homography``.
 """
 
@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from scipy.optimize import minimize
 
 from ..errors import InputError
 from .score import alignment_score, edge_map, ir_to_grid, scale_homography
@@ -37,8 +36,8 @@ AGREE_PX = 6.0  # pairs agree when their corners lie within this many working pi
 ANGLES = (-6.0, -3.0, 0.0, 3.0, 6.0)  # degrees: rotations tried by the coarse search
 SCALES = (0.88, 0.94, 1.0, 1.06, 1.12)  # scales tried by the coarse search
 SEARCH_FRACTION = 0.08  # the coarse search tries shifts up to this fraction of the image side
-PAIR_SCHEDULE = ((0.5, 4.0),)  # one pair alone: half the working grid (enough to find the consensus)
-JOINT_SCHEDULE = ((0.5, 2.0), (1.0, 1.0), (1.0, 0.5))  # the consensus together; restarts: Nelder-Mead stalls
+ECC_LEVELS = (0.5, 1.0)  # fine registration at half, then the whole working grid
+ECC_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4)
 
 
 class RegistrationError(InputError):
@@ -108,7 +107,7 @@ def _prepare(ir: np.ndarray, vis: np.ndarray, initial: np.ndarray | None) -> _Ma
     valid = cv2.erode(valid.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
     vis_work = cv2.resize(vis_g, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
     f_ir, f_vis = _features(ir_work), _features(vis_work)
-    if min(float((f_ir > 0.25).mean()), float((f_vis > 0.25).mean())) < MIN_EDGE_FRACTION:
+    if not valid.any() or min(float((f_ir[valid] > 0.25).mean()), float((f_vis > 0.25).mean())) < MIN_EDGE_FRACTION:
         return "too little structure (almost no edges)"
     return _Maps(f_vis, np.where(valid, f_ir, -1.0).astype(np.float32), to_work @ base, to_work)
 
@@ -149,45 +148,23 @@ def _level(maps: _Maps, factor: float) -> tuple[np.ndarray, np.ndarray]:
             cv2.resize(maps.ir, size, interpolation=cv2.INTER_AREA))
 
 
-def _correlation(vis: np.ndarray, ir: np.ndarray, h: np.ndarray) -> float:
-    warped = cv2.warpPerspective(ir, h, (vis.shape[1], vis.shape[0]), flags=cv2.INTER_LINEAR, borderValue=-1.0)
-    valid = warped >= 0.0
-    if valid.mean() < 0.25:
-        return -1.0
-    a, b = warped[valid].astype(np.float64), vis[valid].astype(np.float64)
-    a, b = a - a.mean(), b - b.mean()
-    denom = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum() / denom) if denom > 0 else 0.0
+def _ecc(maps: _Maps, h: np.ndarray) -> tuple[float, np.ndarray]:
+    """ECC (Gauss-Newton on the correlation coefficient) from ``h``, at half then full working resolution.
 
-
-def _refine(levels: list[tuple[np.ndarray, np.ndarray]], h: np.ndarray, step: float) -> tuple[float, np.ndarray]:
-    """Move the four corners of ``h`` (working pixels, all levels share its scale) to maximise the mean
-    correlation over ``levels`` (one (vis, ir) per pair, all of one size)."""
-    shape = levels[0][0].shape
-    factor = shape[1] / WORK_SIDE if shape[1] >= shape[0] else shape[0] / WORK_SIDE
-    s = np.diag([factor, factor, 1.0])
-    src = corners(shape) / factor
-    dst0 = project(h, src)
-
-    def homography(p: np.ndarray) -> np.ndarray:
-        return cv2.getPerspectiveTransform(src.astype(np.float32), (dst0 + p.reshape(4, 2)).astype(np.float32))
-
-    def cost(p: np.ndarray) -> float:
-        g = s @ homography(p) @ np.linalg.inv(s)
-        return -float(np.mean([_correlation(vis, ir, g) for vis, ir in levels]))
-
-    simplex = np.vstack([np.zeros(8), np.eye(8) * step])
-    res = minimize(cost, np.zeros(8), method="Nelder-Mead",
-                   options={"initial_simplex": simplex, "xatol": 0.05, "fatol": 1e-5, "maxfev": 1200})
-    return -float(res.fun), homography(res.x)
-
-
-def _register(maps: list[_Maps], h: np.ndarray, schedule: tuple[tuple[float, float], ...]) -> tuple[float, np.ndarray]:
-    """Refine ``h`` (working IR grid -> working VIS grid) at each (resolution factor, initial step px)."""
-    corr = 0.0
-    for factor, step in schedule:
-        corr, h = _refine([_level(m, factor) for m in maps], h, step)
-    return corr, h
+    Returns (correlation, homography working IR grid -> working VIS grid); correlation -1 when it diverges.
+    """
+    cc = -1.0
+    for factor in ECC_LEVELS:
+        vis, ir = _level(maps, factor)
+        s = np.diag([factor, factor, 1.0])
+        w = np.linalg.inv(s @ h @ np.linalg.inv(s))  # ECC's warp maps the template (VIS) onto the input (IR)
+        try:
+            cc, w = cv2.findTransformECC(vis, np.maximum(ir, 0.0), (w / w[2, 2]).astype(np.float32),
+                                         cv2.MOTION_HOMOGRAPHY, ECC_CRITERIA, (ir >= 0).astype(np.uint8), 1)
+        except cv2.error:
+            return -1.0, h
+        h = np.linalg.inv(s) @ np.linalg.inv(w.astype(np.float64)) @ s
+    return float(cc), h
 
 
 def _native(maps: _Maps, h_work: np.ndarray) -> np.ndarray:
@@ -203,7 +180,7 @@ def estimate_pair(ir: np.ndarray, vis: np.ndarray, initial: np.ndarray | None = 
     coarse_vis, coarse_ir = _level(maps, 0.25)
     _, h = _coarse_search(coarse_vis, coarse_ir)
     s = np.diag([4.0, 4.0, 1.0])
-    corr, h = _register([maps], s @ h @ np.linalg.inv(s), PAIR_SCHEDULE)
+    corr, h = _ecc(maps, s @ h @ np.linalg.inv(s))
     if corr < MIN_CORRELATION:
         return PairEstimate(_native(maps, h), corr, f"edges do not match (correlation {corr:.2f} < {MIN_CORRELATION})")
     return PairEstimate(_native(maps, h), corr)
@@ -295,18 +272,14 @@ def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], model: str = "homograp
     for k, ok in zip(good, agree, strict=True):
         if not ok:
             estimates[k].reason = "disagrees with the other pairs"
-    used = [k for k, ok in zip(good, agree, strict=True) if ok]
-    maps = [_prepare(*pairs[k], previous) for k in used]
-    first = maps[0]
-    assert not isinstance(first, str)
-    mean_native = cv2.getPerspectiveTransform(src.astype(np.float32), warped[agree].mean(axis=0).astype(np.float32))
-    h_work = first.to_work @ mean_native @ np.linalg.inv(first.to_native)
-    _, h_work = _register(maps, h_work, JOINT_SCHEDULE)  # type: ignore[arg-type]
-    h = fit_model(_native(first, h_work), ir_shape, model)
+    used = int(agree.sum())
+    mean_corners = warped[agree].mean(axis=0)
+    h = fit_model(cv2.getPerspectiveTransform(src.astype(np.float32), mean_corners.astype(np.float32)), ir_shape,
+                  model)
     check_homography(h, ir_shape, vis_shape)
     residual = float(np.sqrt((np.linalg.norm(warped[agree] - project(h, src), axis=2) ** 2).mean()))
     grays = [(_gray(ir), _gray(vis)) for ir, vis in pairs]
     before = float(np.mean([pair_score(ir, vis, previous) for ir, vis in grays]))
     after = float(np.mean([pair_score(ir, vis, h) for ir, vis in grays]))
-    return Calibration(h, model, len(used), len(pairs), residual, before, after, overlap(h, ir_shape, vis_shape),
+    return Calibration(h, model, used, len(pairs), residual, before, after, overlap(h, ir_shape, vis_shape),
                        estimates)

@@ -57,7 +57,8 @@ def fuse_messages(pipeline: FusionPipeline, thermal: ImageFields, rgb: ImageFiel
         timings: dict[str, float] = {}
         with timed(timings, "preprocess"):
             pair = pipeline.prepare(ir, vis, vis_order, None if temporal is None else temporal.thermal_range)
-        result = pipeline.fuse_prepared(pair, timings, None if temporal is None else temporal.masks)
+        result = pipeline.fuse_prepared(pair, timings, *(() if temporal is None else (temporal.masks,
+                                                                                      temporal.output)))
     except BadMessage:
         raise
     except InputError as err:

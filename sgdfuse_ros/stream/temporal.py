@@ -2,10 +2,13 @@
 
 - ``ThermalAGC``: the 16-bit thermal normalisation range (low, high) smoothed over frames. Per-frame
   percentiles jump when a hot object enters the view (the whole image changes brightness: flicker); here each
-  frame's percentiles move the range by ``smoothing`` of the difference (an exponential moving average), and a
-  jump larger than ``scene_change`` times the current range restarts it from that frame (a new scene).
+  frame's percentiles move the range by ``smoothing`` of the difference (an exponential moving average); a frame
+  whose median lies more than ``scene_change`` times the range outside the range restarts it (a new scene).
   The state is two scalars, ``state = (low, high)``, so a GPU frame graph can take them as inputs.
 - ``MaskSmoother``: the mask channels averaged over frames the same way (reset with the AGC and on a size change).
+- ``OutputSmoother``: a motion-adaptive recursive filter on the fused luma: where a pixel changed by about the
+  noise level (``output_noise``) it keeps up to ``output_smoothing`` of its previous output, where it changed
+  more (motion, a new object) the new value passes unchanged, so static regions stop flickering without trails.
 - ``AlignmentMonitor``: the IR-VIS alignment score (``registration.alignment_score``) of every N-th pair,
   computed in a background thread, never on the fusion path; the diagnostics warn below a threshold.
 """
@@ -24,8 +27,10 @@ from ..images import THERMAL_PERCENTILES, PreparedPair
 @dataclass
 class TemporalParams:
     thermal_smoothing: float = 0.1  # weight of a new frame's 16-bit thermal percentiles; 1 = per frame (no smoothing)
-    scene_change: float = 0.5  # a percentile jump beyond this fraction of the current range restarts the smoothing
+    scene_change: float = 0.5  # a frame median this fraction of the range outside the range restarts the smoothing
     mask_smoothing: float = 0.5  # weight of a new frame's masks; 1 = per frame (no smoothing)
+    output_smoothing: float = 0.6  # weight of the previous fused output where a pixel barely changed; 0 = off
+    output_noise: float = 0.016  # luma change (0..1) that counts as noise: the filter fades out above it
     alignment_every_n: int = 30  # alignment score of every N-th pair (0 = off), off the fusion path
     alignment_warn_below: float = 0.05  # /diagnostics warns when the score falls below this (cameras drifted)
 
@@ -33,13 +38,17 @@ class TemporalParams:
         for name in ("thermal_smoothing", "mask_smoothing"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ConfigError(f"temporal.{name} must lie in (0, 1], got {getattr(self, name)}")
+        if not 0.0 <= self.output_smoothing < 1.0 or not self.output_noise > 0:
+            raise ConfigError(f"temporal.output_smoothing must lie in [0, 1) and output_noise be > 0, got "
+                              f"{self.output_smoothing}, {self.output_noise}")
         if not self.scene_change > 0:
             raise ConfigError(f"temporal.scene_change must be > 0, got {self.scene_change}")
         if self.alignment_every_n < 0:
             raise ConfigError(f"temporal.alignment_every_n must be >= 0, got {self.alignment_every_n}")
 
 
-PER_FRAME = TemporalParams(thermal_smoothing=1.0, mask_smoothing=1.0, alignment_every_n=0)  # no temporal state
+PER_FRAME = TemporalParams(thermal_smoothing=1.0, mask_smoothing=1.0, output_smoothing=0.0,
+                           alignment_every_n=0)  # no temporal state: every pair fused on its own
 
 
 class ThermalAGC:
@@ -55,16 +64,16 @@ class ThermalAGC:
         self.state = None
 
     def __call__(self, gray: np.ndarray) -> tuple[float, float]:
-        lo, hi = (float(v) for v in np.percentile(gray, self.percentiles))
+        lo, median, hi = (float(v) for v in np.percentile(gray, (self.percentiles[0], 50.0, self.percentiles[1])))
         if self.state is None or self.smoothing >= 1.0:
             self.state = (lo, hi)
             return self.state
         s_lo, s_hi = self.state
-        span = max(s_hi - s_lo, 1.0)
-        if max(abs(lo - s_lo), abs(hi - s_hi)) > self.scene_change * span:
+        margin = self.scene_change * max(s_hi - s_lo, 1.0)
+        if not s_lo - margin <= median <= s_hi + margin:  # the bulk of the scene left the range: a new scene
             self.resets += 1
             self.state = (lo, hi)
-        else:
+        else:  # a hot object entering or leaving moves one end of the range: gradually
             a = self.smoothing
             self.state = (s_lo + a * (lo - s_lo), s_hi + a * (hi - s_hi))
         return self.state
@@ -88,6 +97,30 @@ class MaskSmoother:
             prev = self.state.get(name)
             out[name] = mask if prev is None or prev.shape != mask.shape else \
                 (prev + self.smoothing * (mask - prev)).astype(np.float32)
+        self.state = out
+        return out
+
+
+class OutputSmoother:
+    """Motion-adaptive recursive filter of the fused luma (float32 HxW in [0, 1])."""
+
+    def __init__(self, smoothing: float = 0.6, noise: float = 0.016) -> None:
+        self.smoothing, self.noise = smoothing, noise
+        self.state: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self.state = None
+
+    def __call__(self, luma: np.ndarray) -> np.ndarray:
+        prev = self.state
+        if self.smoothing <= 0.0:
+            return luma
+        if prev is None or prev.shape != luma.shape:
+            self.state = luma
+            return luma
+        d = prev - luma
+        keep = self.smoothing * np.exp(-(d / self.noise) ** 2)
+        out = (luma + keep * d).astype(np.float32)
         self.state = out
         return out
 
@@ -153,6 +186,7 @@ class StreamTemporal:
         self.params = params
         self.agc = ThermalAGC(params.thermal_smoothing, params.scene_change, percentiles)
         self.masks = MaskSmoother(params.mask_smoothing)
+        self.output = OutputSmoother(params.output_smoothing, params.output_noise)
         self.alignment = AlignmentMonitor(params.alignment_every_n, params.alignment_warn_below, homography)
         self._resets = 0
 
@@ -161,4 +195,5 @@ class StreamTemporal:
         if self.agc.resets != self._resets:  # a new scene: the masks restart too
             self._resets = self.agc.resets
             self.masks.reset()
+            self.output.reset()
         return value

@@ -1,0 +1,107 @@
+"""Temporal state of a stream (thermal AGC, mask and output smoothing, alignment monitor) and the temporal
+metrics (flicker in static regions, flow-warped error). CPU, synthetic frames, fast."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sgdfuse_ros.errors import ConfigError
+from sgdfuse_ros.images import PreparedPair
+from sgdfuse_ros.metrics.temporal import temporal_metrics
+from sgdfuse_ros.stream.temporal import (
+    AlignmentMonitor,
+    MaskSmoother,
+    OutputSmoother,
+    TemporalParams,
+    ThermalAGC,
+)
+
+
+def _frame(hot: bool, rng: np.random.Generator) -> np.ndarray:
+    img = (30000 + rng.normal(0, 50, (60, 80))).astype(np.uint16)
+    if hot:
+        img[:8, :8] = 40000  # a small hot object moves the 99th percentile of this frame
+    return img
+
+
+def test_agc_smooths_the_range_and_restarts_on_a_scene_change():
+    rng = np.random.default_rng(0)
+    agc = ThermalAGC(smoothing=0.1, scene_change=0.5)
+    per_frame = ThermalAGC(smoothing=1.0)
+    lows, highs, raw_highs = [], [], []
+    for k in range(20):
+        f = _frame(k % 2 == 1, rng)
+        lo, hi = agc(f)
+        lows.append(lo)
+        highs.append(hi)
+        raw_highs.append(per_frame(f)[1])
+    # per frame the top of the range jumps with the object; smoothed it moves by a tenth of that
+    assert np.ptp(np.diff(raw_highs)) > 5 * np.ptp(np.diff(highs[5:]))
+    assert agc.resets == 0
+    state = agc.state
+    lo, hi = agc((_frame(False, rng) + 20000).astype(np.uint16))  # the camera now looks at a much hotter scene
+    assert agc.resets == 1 and lo > state[1]  # restarted from this frame's own percentiles
+    assert (lo, hi) == agc.state
+
+
+def test_mask_and_output_smoothing():
+    masks = MaskSmoother(0.5)
+    assert masks({"ir": np.zeros((4, 4), np.float32)})["ir"].max() == 0
+    assert masks({"ir": np.ones((4, 4), np.float32)})["ir"].max() == pytest.approx(0.5)
+    assert masks({"ir": np.ones((2, 2), np.float32)})["ir"].max() == 1  # a new size restarts
+
+    out = OutputSmoother(0.6, noise=0.02)
+    base = np.full((8, 8), 0.5, np.float32)
+    out(base)
+    noisy = base + 0.005  # below the noise level: mostly the previous output is kept
+    assert abs(out(noisy) - base).max() < 0.003
+    moved = base.copy()
+    moved[:4] = 0.9  # motion: passes unchanged (no trail)
+    assert out(moved)[:4] == pytest.approx(0.9, abs=1e-3)
+
+
+def test_temporal_params_are_checked():
+    with pytest.raises(ConfigError, match="thermal_smoothing"):
+        TemporalParams(thermal_smoothing=0.0)
+    with pytest.raises(ConfigError, match="output_smoothing"):
+        TemporalParams(output_smoothing=1.0)
+
+
+def test_flicker_counts_static_changes_and_not_motion():
+    rng = np.random.default_rng(1)
+    scene = (rng.random((64, 96)) * 255).astype(np.float32)
+    scene = np.clip(np.kron(scene[::8, ::8], np.ones((8, 8))), 0, 255)  # blocks: texture the flow can follow
+    frames = []
+    for k in range(4):
+        vis = np.roll(scene, k, axis=1).astype(np.uint8)  # the whole view pans by 1 px a frame
+        steady = vis.copy()
+        flicker = np.clip(vis.astype(int) + (8 if k % 2 else -8), 0, 255).astype(np.uint8)
+        frames.append({"vis": vis, "ir": steady, "fused": flicker})
+    m = temporal_metrics(frames)
+    assert m["vis"]["warp_error"] < 4.0 and m["ir"]["warp_error"] < 4.0  # motion compensated: little error
+    assert m["fused"]["warp_error"] > 10.0  # +-8 gain flicker every frame: ~16
+    still = [{"vis": scene.astype(np.uint8), "ir": scene.astype(np.uint8), "fused": f["fused"]} for f in frames]
+    s = temporal_metrics(still)
+    assert s["vis"]["flicker"] == 0 and s["fused"]["flicker"] > 10.0
+
+
+def test_alignment_monitor_scores_off_the_path_and_warns():
+    rng = np.random.default_rng(2)
+    edges = np.kron((rng.random((12, 16)) > 0.5).astype(np.float32), np.ones((10, 10), np.float32))
+    aligned = PreparedPair(ir=edges, vis=edges, vis_cbcr=None)
+    shifted = PreparedPair(ir=np.roll(edges, (5, 5), axis=(0, 1)), vis=edges, vis_cbcr=None)
+    monitor = AlignmentMonitor(every_n=2, warn_below=0.3)
+    assert monitor.values() == ({"alignment.score": "n/a", "alignment.warn_below": "0.300",
+                                 "alignment.samples": "0"}, "")
+    monitor.offer(aligned, edges.shape)  # pair 1: scored
+    assert monitor.wait()
+    values, warning = monitor.values()
+    assert float(values["alignment.score"]) > 0.9 and warning == ""
+    monitor.offer(shifted, edges.shape)  # pair 2: skipped (every 2nd)
+    assert monitor.wait() and monitor.samples == 1
+    monitor.offer(shifted, edges.shape)  # pair 3: scored
+    assert monitor.wait()
+    values, warning = monitor.values()
+    assert float(values["alignment.score"]) < 0.3 and "below" in warning
+    assert AlignmentMonitor(every_n=0, warn_below=0.3).values() == ({}, "")
