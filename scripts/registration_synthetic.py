@@ -59,6 +59,11 @@ def load_set(spec: str, count: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
     return [(pairs[i].name, read_image(pairs[i].ir), read_image(pairs[i].vis)) for i in idx]
 
 
+def _camera(name: str) -> str:
+    """The camera pair a pair comes from: its clip (``clip#k``), or one camera for a whole image set."""
+    return name.split("#")[0] if "#" in name else ""
+
+
 def same_size(pool: list, ref_shape: tuple) -> list:
     """The pairs of ``pool`` whose images have the size ``ref_shape``."""
     return [p for p in pool if p[1].shape[:2] == ref_shape and p[2].shape[:2] == ref_shape]
@@ -80,8 +85,7 @@ def main() -> int:
         for trial in range(args.trials_per_set):
             first = pool[(trial * args.pairs_per_trial) % len(pool)]
             # one camera pair per trial: frames of one clip, or images of one size (roadscene's sizes vary)
-            clip = first[0].split("#")[0]
-            candidates = [p for p in same_size(pool, first[1].shape[:2]) if p[0].split("#")[0] == clip]
+            candidates = [p for p in same_size(pool, first[1].shape[:2]) if _camera(p[0]) == _camera(first[0])]
             start = next(k for k, c in enumerate(candidates) if c[0] == first[0])
             n = min(args.pairs_per_trial, len(candidates))
             picks = [candidates[(start + j) % len(candidates)] for j in range(n)]

@@ -32,7 +32,7 @@ class TemporalParams:
     output_smoothing: float = 0.6  # weight of the previous fused output where a pixel barely changed; 0 = off
     output_noise: float = 0.016  # luma change (0..1) that counts as noise: the filter fades out above it
     alignment_every_n: int = 30  # alignment score of every N-th pair (0 = off), off the fusion path
-    alignment_warn_below: float = 0.05  # /diagnostics warns when the score falls below this (cameras drifted)
+    alignment_warn_below: float = 0.08  # /diagnostics warns when the score falls below this (cameras drifted)
 
     def __post_init__(self) -> None:
         for name in ("thermal_smoothing", "mask_smoothing"):
