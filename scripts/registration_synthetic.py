@@ -1,8 +1,9 @@
 """Synthetic check of ``sgdfuse calibrate``: registered pairs, IR warped by known random homographies.
 
 Each trial draws one set, one random warp (rotation +-5 deg, scale +-10 %, shift +-20 px, mild perspective)
-and ``--pairs-per-trial`` pairs of that set (a fixed rig sees several scenes); the warped IR images and the
-untouched visible ones go to ``registration.calibrate``. The error of a trial is the mean distance of the four
+and one pair of an image set (its scenes come from different rigs, each registered on its own), or
+``--pairs-per-trial`` frames of one clip (one rig); the warped IR images and the untouched visible ones go to
+``registration.calibrate``. The error of a trial is the mean distance of the four
 IR image corners mapped by the estimate and by the true inverse warp (visible pixels), against two references:
 ``nominal`` takes the pairs as perfectly registered (truth = inverse warp), ``warp`` takes the estimate on the
 unwarped pairs as their registration (truth = that estimate after the inverse warp) and so measures how well the
@@ -87,7 +88,8 @@ def main() -> int:
             # one camera pair per trial: frames of one clip, or images of one size (roadscene's sizes vary)
             candidates = [p for p in same_size(pool, first[1].shape[:2]) if _camera(p[0]) == _camera(first[0])]
             start = next(k for k, c in enumerate(candidates) if c[0] == first[0])
-            n = min(args.pairs_per_trial, len(candidates))
+            per_trial = args.pairs_per_trial if spec.startswith("video:") else 1  # an image set: scenes, not a rig
+            n = min(per_trial, len(candidates))
             picks = [candidates[(start + j) % len(candidates)] for j in range(n)]
             shape = first[1].shape[:2]
             warp = random_warp(rng, shape)

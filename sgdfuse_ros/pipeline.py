@@ -33,7 +33,7 @@ class Refiner(Protocol):
 
 
 MaskFilter = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
-LumaFilter = Callable[[np.ndarray], np.ndarray]
+LumaFilter = Callable[[PreparedPair, np.ndarray], np.ndarray]  # (pair, fused luma) -> fused luma
 
 
 @dataclass
@@ -103,7 +103,7 @@ class FusionPipeline:
                 fused = np.clip(self.refiner(pair, fused, masks), 0.0, 1.0).astype(np.float32)
         if luma_filter is not None:
             with timed(timings, "temporal"):
-                fused = luma_filter(fused)
+                fused = luma_filter(pair, fused)
         with timed(timings, "postprocess"):
             rgb = ycbcr_to_rgb_u8(fused, pair.vis_cbcr)
         return FusionResult(fused=rgb, luma=fused, initial=initial_rgb, initial_luma=initial_luma, masks=masks,

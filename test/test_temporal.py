@@ -51,14 +51,16 @@ def test_mask_and_output_smoothing():
     assert masks({"ir": np.ones((4, 4), np.float32)})["ir"].max() == pytest.approx(0.5)
     assert masks({"ir": np.ones((2, 2), np.float32)})["ir"].max() == 1  # a new size restarts
 
-    out = OutputSmoother(0.6, noise=0.02)
-    base = np.full((8, 8), 0.5, np.float32)
-    out(base)
-    noisy = base + 0.005  # below the noise level: mostly the previous output is kept
-    assert abs(out(noisy) - base).max() < 0.003
-    moved = base.copy()
-    moved[:4] = 0.9  # motion: passes unchanged (no trail)
-    assert out(moved)[:4] == pytest.approx(0.9, abs=1e-3)
+    out = OutputSmoother(0.8, noise=0.02)
+    still = np.full((8, 8), 0.5, np.float32)
+    pair = PreparedPair(ir=still, vis=still, vis_cbcr=None)
+    out(pair, still)
+    flicker = still + 0.1  # the fusion changed its mind while neither input changed: mostly held back
+    assert abs(out(pair, flicker) - still).max() < 0.021
+    moved = still.copy()
+    moved[:4] = 0.9  # an input changed there (motion): the new fused value passes unchanged, no trail
+    got = out(PreparedPair(ir=moved, vis=still, vis_cbcr=None), moved)
+    assert got[:4] == pytest.approx(0.9, abs=1e-3) and abs(got[4:] - 0.5).max() < 0.021
 
 
 def test_temporal_params_are_checked():

@@ -6,9 +6,10 @@
   whose median lies more than ``scene_change`` times the range outside the range restarts it (a new scene).
   The state is two scalars, ``state = (low, high)``, so a GPU frame graph can take them as inputs.
 - ``MaskSmoother``: the mask channels averaged over frames the same way (reset with the AGC and on a size change).
-- ``OutputSmoother``: a motion-adaptive recursive filter on the fused luma: where a pixel changed by about the
-  noise level (``output_noise``) it keeps up to ``output_smoothing`` of its previous output, where it changed
-  more (motion, a new object) the new value passes unchanged, so static regions stop flickering without trails.
+- ``OutputSmoother``: a source-guided recursive filter on the fused luma: where neither input changed (by more
+  than about ``output_noise``) the fused pixel keeps up to ``output_smoothing`` of its previous output, where an
+  input changed (motion, a new object) the new value passes unchanged: the fusion's own flicker is damped
+  without trails behind moving objects.
 - ``AlignmentMonitor``: the IR-VIS alignment score (``registration.alignment_score``) of every N-th pair,
   computed in a background thread, never on the fusion path; the diagnostics warn below a threshold.
 """
@@ -29,8 +30,8 @@ class TemporalParams:
     thermal_smoothing: float = 0.1  # weight of a new frame's 16-bit thermal percentiles; 1 = per frame (no smoothing)
     scene_change: float = 0.5  # a frame median this fraction of the range outside the range restarts the smoothing
     mask_smoothing: float = 0.5  # weight of a new frame's masks; 1 = per frame (no smoothing)
-    output_smoothing: float = 0.6  # weight of the previous fused output where a pixel barely changed; 0 = off
-    output_noise: float = 0.016  # luma change (0..1) that counts as noise: the filter fades out above it
+    output_smoothing: float = 0.9  # weight of the previous fused output where neither input changed; 0 = off
+    output_noise: float = 0.03  # input change (0..1) still counted as noise: the filter fades out above it
     alignment_every_n: int = 30  # alignment score of every N-th pair (0 = off), off the fusion path
     alignment_warn_below: float = 0.08  # /diagnostics warns when the score falls below this (cameras drifted)
 
@@ -102,26 +103,30 @@ class MaskSmoother:
 
 
 class OutputSmoother:
-    """Motion-adaptive recursive filter of the fused luma (float32 HxW in [0, 1])."""
+    """Source-guided recursive filter of the fused luma (float32 HxW in [0, 1]).
 
-    def __init__(self, smoothing: float = 0.6, noise: float = 0.016) -> None:
+    Where neither input changed since the previous pair (IR and VIS on the visible grid, largest change about
+    ``noise`` or less), a change of the fused image is the fusion's own flicker (weights switching between the
+    inputs, refiner texture): the output keeps up to ``smoothing`` of its previous value there. Where an input
+    changed (motion, a new object), the new fused value passes unchanged.
+    """
+
+    def __init__(self, smoothing: float = 0.8, noise: float = 0.03) -> None:
         self.smoothing, self.noise = smoothing, noise
-        self.state: np.ndarray | None = None
+        self.state: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # previous IR, VIS, output
 
     def reset(self) -> None:
         self.state = None
 
-    def __call__(self, luma: np.ndarray) -> np.ndarray:
-        prev = self.state
+    def __call__(self, pair: PreparedPair, luma: np.ndarray) -> np.ndarray:
         if self.smoothing <= 0.0:
             return luma
-        if prev is None or prev.shape != luma.shape:
-            self.state = luma
-            return luma
-        d = prev - luma
-        keep = self.smoothing * np.exp(-(d / self.noise) ** 2)
-        out = (luma + keep * d).astype(np.float32)
-        self.state = out
+        prev, out = self.state, luma
+        if prev is not None and prev[2].shape == luma.shape:
+            change = np.maximum(np.abs(pair.ir - prev[0]), np.abs(pair.vis - prev[1]))
+            keep = self.smoothing * np.exp(-np.square(change / self.noise))
+            out = (luma + keep * (prev[2] - luma)).astype(np.float32)
+        self.state = (pair.ir, pair.vis, out)
         return out
 
 
