@@ -32,7 +32,7 @@ from sgdfuse_ros.registration import RegistrationError, calibrate
 from sgdfuse_ros.registration.estimate import corners, project
 from sgdfuse_ros.registration.sources import video_pairs
 
-SETS = ("msrs_test", "roadscene", "video:0113_1714,0117_1605")
+SETS = ("video:0113_1714,0117_1605", "roadscene", "llvip_test12", "msrs_test")
 SMOKE_CLIP = "0117_1620"  # a training clip whose visible image is mostly hidden by smoke: must be refused
 
 
@@ -139,29 +139,32 @@ def main() -> int:
     ok = np.isfinite(errors)
     summary = {"trials": len(rows), "pairs": len({(r["set"], p) for r in rows for p in r["pairs"]}),
                "refused_trials": int((~ok).sum()),
-               "median_corner_error_px": float(np.median(errors)),
-               "p90_corner_error_px": float(np.percentile(errors, 90)),
-               "median_nominal_error_px": float(np.median(nominal)),
-               "p90_nominal_error_px": float(np.percentile(nominal, 90)),
+               "median_corner_error_px": float(np.median(errors[ok])),
+               "p90_corner_error_px": float(np.percentile(errors[ok], 90)),
+               "median_nominal_error_px": float(np.median(nominal[ok])),
+               "p90_nominal_error_px": float(np.percentile(nominal[ok], 90)),
                "refusals_correct": sum(r["refused"] for r in refusals), "refusal_cases": len(refusals)}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     report = {"summary": summary, "trials": rows, "refusals": refusals}
     (out / "synthetic.json").write_text(json.dumps(report, indent=1))
-    lines = ["| set | trials | warp error: median px | p90 px | max px | nominal error: median px | p90 px | "
-             "refused |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| set | trials | registered | warp error: median px | p90 px | max px | nominal error: median px | "
+             "p90 px | refused (reason) |", "|---|---|---|---|---|---|---|---|---|"]
 
     def stats(e: np.ndarray) -> str:
-        f = e[np.isfinite(e)]
-        return f"{np.median(e):.2f} | {np.percentile(e, 90):.2f} | {f.max() if f.size else float('nan'):.2f}"
+        return f"{np.median(e):.2f} | {np.percentile(e, 90):.2f} | {e.max():.2f}" if e.size else "- | - | -"
 
-    for spec in args.sets.split(";"):
-        sel = [r for r in rows if r["set"] == spec]
-        e, n = np.array([r["error_px"] for r in sel]), np.array([r["nominal_error_px"] for r in sel])
-        lines.append(f"| {spec} | {len(sel)} | {stats(e)} | {np.median(n):.2f} | {np.percentile(n, 90):.2f} | "
-                     f"{int((~np.isfinite(e)).sum())} |")
-    lines.append(f"| **all** | {len(rows)} | {stats(errors)} | {np.median(nominal):.2f} | "
-                 f"{np.percentile(nominal, 90):.2f} | {summary['refused_trials']} |")
+    def reasons(sel: list) -> str:
+        found = sorted({r["refused"].split(" (")[0].split(":")[0] for r in sel if "refused" in r})
+        return f"{sum('refused' in r for r in sel)}" + (f" ({'; '.join(found)})" if found else "")
+
+    for spec in [*args.sets.split(";"), "all"]:
+        sel = [r for r in rows if r["set"] == spec or spec == "all"]
+        e = np.array([r["error_px"] for r in sel if np.isfinite(r["error_px"])])
+        n = np.array([r["nominal_error_px"] for r in sel if np.isfinite(r["error_px"])])
+        nom = f"{np.median(n):.2f} | {np.percentile(n, 90):.2f}" if n.size else "- | -"
+        name = "**all**" if spec == "all" else spec
+        lines.append(f"| {name} | {len(sel)} | {e.size} | {stats(e)} | {nom} | {reasons(sel)} |")
     lines += ["", "| set | failure case | refused | reason / result |", "|---|---|---|---|"]
     lines += [f"| {r['set']} | {r['case']} | {'yes' if r['refused'] else '**no**'} | "
               f"{r.get('reason', r.get('result'))} |" for r in refusals]

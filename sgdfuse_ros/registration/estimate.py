@@ -7,9 +7,11 @@ image's, longer side ``WORK_SIDE``, the IR image first put on it by the initial 
 previous homography).
 
 1. Coarse (a quarter of the working grid): a global search over rotations x scales x shifts, each scored
-   by the normalised cross-correlation of the two maps (``cv2.matchTemplate``).
+   by the normalised cross-correlation of the two maps (``cv2.matchTemplate``); the best few distinct
+   candidates go on.
 2. Fine (half, then the whole working grid): OpenCV's ECC (enhanced correlation coefficient, Gauss-Newton)
-   refines a homography on the two maps, the IR map masked to where the warped IR image has content.
+   refines a homography from each candidate on the two maps, the IR map masked to where the warped IR image
+   has content; the highest final correlation wins.
 
 ``calibrate`` registers every pair alone and keeps the consensus (pairs whose warped corners agree); the
 result is the mean of their corners, with ``model`` fitted to it (an affine or similarity is that model
@@ -36,6 +38,7 @@ AGREE_PX = 6.0  # pairs agree when their corners lie within this many working pi
 ANGLES = (-6.0, -3.0, 0.0, 3.0, 6.0)  # degrees: rotations tried by the coarse search
 SCALES = (0.88, 0.94, 1.0, 1.06, 1.12)  # scales tried by the coarse search
 SEARCH_FRACTION = 0.08  # the coarse search tries shifts up to this fraction of the image side
+COARSE_CANDIDATES = 3  # the best coarse results refined by ECC; the highest final correlation wins
 ECC_LEVELS = (0.5, 1.0)  # fine registration at half, then the whole working grid
 ECC_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4)
 
@@ -118,15 +121,16 @@ def _start(angle_deg: float, scale: float, shape: tuple[int, int]) -> np.ndarray
     return np.vstack([m, [0.0, 0.0, 1.0]])
 
 
-def _coarse_search(f_vis: np.ndarray, f_ir: np.ndarray) -> tuple[float, np.ndarray]:
-    """Rotation x scale x shift maximising the normalised cross-correlation of the maps.
+def _coarse_search(f_vis: np.ndarray, f_ir: np.ndarray) -> list[tuple[float, np.ndarray]]:
+    """Rotation x scale x shift candidates by the normalised cross-correlation of the maps, best first.
 
     For every (angle, scale) the IR map is rotated and scaled about its centre, its central part slid over the
-    visible map, and the best shift kept. Returns (correlation, homography IR map -> VIS map).
+    visible map, and the best shift kept. Returns ``COARSE_CANDIDATES`` (correlation, homography IR map -> VIS
+    map) whose corners differ (repetitive structure can make a wrong shift score nearly as well).
     """
     h, w = f_vis.shape
     m = max(2, round(SEARCH_FRACTION * max(h, w)))
-    best = (-1.0, np.eye(3))
+    found = []
     ir = np.maximum(f_ir, 0.0)
     for angle in ANGLES:
         for scale in SCALES:
@@ -134,10 +138,16 @@ def _coarse_search(f_vis: np.ndarray, f_ir: np.ndarray) -> tuple[float, np.ndarr
             g = cv2.warpPerspective(ir, a, (w, h), flags=cv2.INTER_LINEAR)
             response = cv2.matchTemplate(f_vis, g[m:h - m, m:w - m], cv2.TM_CCOEFF_NORMED)
             _, value, _, (u, v) = cv2.minMaxLoc(response)
-            if value > best[0]:
-                shift = np.array([[1.0, 0.0, u - m], [0.0, 1.0, v - m], [0.0, 0.0, 1.0]])
-                best = (float(value), shift @ a)
-    return best
+            shift = np.array([[1.0, 0.0, u - m], [0.0, 1.0, v - m], [0.0, 0.0, 1.0]])
+            found.append((float(value), shift @ a))
+    found.sort(key=lambda item: -item[0])
+    src, kept = corners((h, w)), []
+    for value, hom in found:
+        if all(np.abs(project(hom, src) - project(k, src)).max() > 2.0 for _, k in kept):
+            kept.append((value, hom))
+        if len(kept) == COARSE_CANDIDATES:
+            break
+    return kept
 
 
 def _level(maps: _Maps, factor: float) -> tuple[np.ndarray, np.ndarray]:
@@ -177,10 +187,9 @@ def estimate_pair(ir: np.ndarray, vis: np.ndarray, initial: np.ndarray | None = 
     maps = _prepare(ir, vis, initial)
     if isinstance(maps, str):
         return PairEstimate(None, reason=maps)
-    coarse_vis, coarse_ir = _level(maps, 0.25)
-    _, h = _coarse_search(coarse_vis, coarse_ir)
     s = np.diag([4.0, 4.0, 1.0])
-    corr, h = _ecc(maps, s @ h @ np.linalg.inv(s))
+    fits = [_ecc(maps, s @ h @ np.linalg.inv(s)) for _, h in _coarse_search(*_level(maps, 0.25))]
+    corr, h = max(fits, key=lambda fit: fit[0])
     if corr < MIN_CORRELATION:
         return PairEstimate(_native(maps, h), corr, f"edges do not match (correlation {corr:.2f} < {MIN_CORRELATION})")
     return PairEstimate(_native(maps, h), corr)

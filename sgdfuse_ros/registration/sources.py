@@ -64,7 +64,7 @@ def bag_pairs(path: Path, count: int, thermal_topic: str = "/thermal/image", rgb
               slop_s: float = 0.02) -> list[tuple[np.ndarray, np.ndarray]]:
     """``count`` pairs spread over a bag: each chosen RGB message with the thermal one nearest in stamp."""
     from ..bag.io import open_reader, stamp_ns, typestore
-    from ..encodings import to_pipeline_input
+    from ..stream.encodings import to_pipeline_input
 
     store = typestore()
     with open_reader(path) as reader:
