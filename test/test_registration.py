@@ -87,3 +87,19 @@ def test_calibrate_cli_writes_params_only_on_success(tmp_path, capsys):
     assert main(["calibrate", str(folder), "-o", str(bad)]) == 2
     assert "no pair could be registered" in capsys.readouterr().err
     assert not bad.exists()
+
+
+def test_checkerboard_target_mode():
+    from sgdfuse_ros.registration.target import calibrate_target
+
+    board = np.kron((np.indices((7, 10)).sum(axis=0) % 2).astype(np.uint8) * 255, np.ones((30, 30), np.uint8))
+    vis = np.full((480, 640), 128, np.uint8)
+    vis[30:240, 20:320] = board
+    warp = _warp(3.0, 1.05, (12.0, -8.0), vis.shape)
+    ir = 255 - cv2.warpPerspective(vis, np.linalg.inv(warp), (640, 480), borderValue=128)  # heated: inverted
+    cal = calibrate_target([(ir, np.dstack([vis] * 3))], (9, 6))
+    c = corners(vis.shape)
+    assert np.linalg.norm(project(cal.homography, c) - project(warp, c), axis=1).mean() < 1.0
+    assert cal.residual_px < 0.5
+    with pytest.raises(RegistrationError, match="board was found in no pair"):
+        calibrate_target([(np.full_like(ir, 128), np.dstack([vis] * 3))], (9, 6))

@@ -30,6 +30,15 @@ def _find(gray: np.ndarray, board: tuple[int, int]) -> np.ndarray | None:
     return None
 
 
+def _same_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a`` in the order of ``b``: an inverted (heated) board can be detected from the opposite corner."""
+    def error(pts: np.ndarray) -> float:
+        h, _ = cv2.findHomography(pts, b, 0)
+        return float("inf") if h is None else float(np.abs(project(h, pts) - b).mean())
+
+    return min((a, a[::-1]), key=error)
+
+
 def calibrate_target(pairs: list[tuple[np.ndarray, np.ndarray]], board: tuple[int, int],
                      model: str = "homography", previous: np.ndarray | None = None) -> Calibration:
     """Fit ``model`` to the board corners seen in both images of the pairs; residual = RMS reprojection px."""
@@ -40,7 +49,7 @@ def calibrate_target(pairs: list[tuple[np.ndarray, np.ndarray]], board: tuple[in
             estimates.append(PairEstimate(None, reason=f"board not found in the {'thermal' if a is None else 'RGB'} "
                                                        "image"))
             continue
-        src.append(a)
+        src.append(_same_order(a, b))
         dst.append(b)
         estimates.append(PairEstimate(None))
     if not src:
