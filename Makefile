@@ -8,11 +8,15 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt setup.py
+# The .pth file puts the checkout itself on sys.path (as setuptools' deprecated editable_mode=compat did), so
+# that `import sgdfuse_ros` finds the package from the checkout's parent folder too, where the folder
+# sgdfuse_ros/ would otherwise be imported as an empty namespace package.
+$(STAMP): requirements.txt setup.py Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/python -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_path('purelib'), 'sgdfuse_ros_checkout.pth').write_text('$(CURDIR)\\n')"
 	touch $@
 
 demo: setup

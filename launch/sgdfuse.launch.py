@@ -5,7 +5,7 @@
 
 The node is a lifecycle node that configures and activates itself (``autostart:=false`` leaves that to a
 lifecycle manager). Parameters come from ``config`` (default: the package's config/sgdfuse.yaml); the
-``backend`` argument overrides ``pipeline.backend``. The two inputs are remapped from the node's relative
+``backend`` argument overrides ``pipeline.runtime.backend``. The two inputs are remapped from the node's relative
 names ``thermal/image`` and ``rgb/image``.
 """
 
@@ -34,7 +34,7 @@ def generate_launch_description() -> LaunchDescription:
         name="sgdfuse",
         namespace=LaunchConfiguration("namespace"),
         parameters=[LaunchConfiguration("config"),
-                    {"pipeline.backend": LaunchConfiguration("backend"),
+                    {"pipeline.runtime.backend": LaunchConfiguration("backend"),
                      "autostart": LaunchConfiguration("autostart")}],
         remappings=[("thermal/image", LaunchConfiguration("thermal_topic")),
                     ("rgb/image", LaunchConfiguration("rgb_topic"))],

@@ -1,6 +1,6 @@
 """A figure of masks for a few evaluation pairs: one row per pair, IR | IR mask | VIS | VIS mask.
 
-    .venv/bin/python scripts/masks_figure.py --out docs/images/masks_grid.png
+    .venv/bin/python scripts/masks_figure.py --out docs/images/masks_grid.jpg
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from sgdfuse_ros.datasets import find_pairs
 from sgdfuse_ros.images import prepare_pair, read_image, to_gray_u8, write_image, ycbcr_to_rgb_u8
-from sgdfuse_ros.masks import MaskSource, build_mask_source
+from sgdfuse_ros.masks import MaskConfig, MaskSource, build_mask_source
 
 DEFAULT_PAIRS = (("msrs_test", "00004N"), ("msrs_test", "01070N"), ("msrs_test", "00055D"),
                  ("roadscene", "FLIR_00006"), ("llvip_test12", "190001"), ("m3fd_sample1", "M3FD_00471"))
@@ -43,11 +43,11 @@ def mask_grid(source: MaskSource, pairs: Sequence[tuple[str, str]] = DEFAULT_PAI
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="the PNG to write")
+    parser.add_argument("--out", type=Path, required=True, help="the image to write (.png or .jpg)")
     parser.add_argument("--encoding", default="saliency-weighted")
     parser.add_argument("--tile-width", type=int, default=200)
     args = parser.parse_args(argv)
-    source = build_mask_source("offline", encoding=args.encoding)
+    source = build_mask_source(MaskConfig(encoding=args.encoding))
     print(write_image(args.out, mask_grid(source, tile_width=args.tile_width)))
     return 0
 

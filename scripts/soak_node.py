@@ -56,7 +56,7 @@ def main() -> int:
 
     width, height = (int(v) for v in args.size.split("x"))
     node_cmd = [sys.executable, "-m", "sgdfuse_ros.ros.fusion_node", "--ros-args", "-r", "__ns:=/soak",
-                "-p", f"pipeline.method:={args.method}", "-p", "sync.min_interval:=0.002",
+                "-p", f"pipeline.stage1.method:={args.method}", "-p", "sync.min_interval:=0.002",
                 "-p", "diagnostics_period:=0.5"]
     node_proc = subprocess.Popen(node_cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                  text=True)

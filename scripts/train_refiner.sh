@@ -28,16 +28,16 @@ T3=runs/teacher_s3/model.pt
 # The 2-evaluation student, shipped as refiner_student.pt until step 6 (the selections below ran with it
 # shipped, so their selection.json files name it just `sgdfuse`), from a seeded x_T as this selection ran it.
 P=runs/student_s2_t4/model.pt
-S=sgdfuse:refiner_noise=seeded:refiner_weights=$P
-$PY -m sgdfuse_ros select $S:refiner_steps=2 $S:refiner_steps=1 $S:refiner_steps=4 \
-    sgdfuse-teacher:refiner_steps=4 "sgdfuse-teacher:refiner_weights=$T3:refiner_steps=4" \
-    "sgdfuse-teacher:refiner_weights=$T3:refiner_steps=1" --baselines stage1 --out docs/results/refiner_selection
+S=sgdfuse:refiner.noise=seeded:refiner.weights=$P
+$PY -m sgdfuse_ros select $S:refiner.steps=2 $S:refiner.steps=1 $S:refiner.steps=4 \
+    sgdfuse-teacher:refiner.steps=4 "sgdfuse-teacher:refiner.weights=$T3:refiner.steps=4" \
+    "sgdfuse-teacher:refiner.weights=$T3:refiner.steps=1" --baselines stage1 --out docs/results/refiner_selection
 
 # 5. Choose the sampler's start x_T (seeded draw vs zero, the prior's mean) together with the evaluations, on
 #    the validation set (the winner, 2 evaluations from x_T = 0, was the preset's only until step 6).
-Z=sgdfuse:refiner_noise=zero:refiner_weights=$P
-$PY -m sgdfuse_ros select $S:refiner_steps=1 $S:refiner_steps=2 $Z:refiner_steps=1 $Z:refiner_steps=2 \
-    $Z:refiner_steps=4 --baselines stage1 --out docs/results/refiner_noise_selection
+Z=sgdfuse:refiner.noise=zero:refiner.weights=$P
+$PY -m sgdfuse_ros select $S:refiner.steps=1 $S:refiner.steps=2 $Z:refiner.steps=1 $Z:refiner.steps=2 \
+    $Z:refiner.steps=4 --baselines stage1 --out docs/results/refiner_noise_selection
 
 # 6. Other students, scored with the other candidates in one run of the rule; the preset `sgdfuse` uses the
 #    winner: the student distilled for 1 evaluation, run from x_T = 0, shipped as refiner_student.pt (last
@@ -49,11 +49,11 @@ $PY -m sgdfuse_ros train distill --teacher "$T3" --out runs/student_s3_w0 --stud
 $PY -m sgdfuse_ros train distill --teacher "$T3" --out runs/student_s3_w1 --student-steps 2 --teacher-steps 4 \
     --w-target 1 --seed 0 --threads 1 --no-progress
 O=runs/student_s2_t4_1step/model.pt
-$PY -m sgdfuse_ros select $S:refiner_steps=1 $Z:refiner_steps=1 $Z:refiner_steps=2 $Z:refiner_steps=4 \
-    sgdfuse:refiner_noise=seeded:refiner_steps=1:refiner_weights=$O \
-    sgdfuse:refiner_noise=zero:refiner_steps=1:refiner_weights=$O \
-    sgdfuse:refiner_noise=zero:refiner_steps=2:refiner_weights=runs/student_s3_w0/model.pt \
-    sgdfuse:refiner_noise=zero:refiner_steps=2:refiner_weights=runs/student_s3_w1/model.pt --baselines stage1 \
+$PY -m sgdfuse_ros select $S:refiner.steps=1 $Z:refiner.steps=1 $Z:refiner.steps=2 $Z:refiner.steps=4 \
+    sgdfuse:refiner.noise=seeded:refiner.steps=1:refiner.weights=$O \
+    sgdfuse:refiner.noise=zero:refiner.steps=1:refiner.weights=$O \
+    sgdfuse:refiner.noise=zero:refiner.steps=2:refiner.weights=runs/student_s3_w0/model.pt \
+    sgdfuse:refiner.noise=zero:refiner.steps=2:refiner.weights=runs/student_s3_w1/model.pt --baselines stage1 \
     --out docs/results/refiner_default_selection
 $PY -m sgdfuse_ros ship $O sgdfuse_ros/weights/refiner_student.pt
 
@@ -77,9 +77,9 @@ for t in t05 lo; do
   $PY -m sgdfuse_ros train distill --teacher runs/teacher_$t/model.pt --out runs/student_$t --student-steps 1 \
       --teacher-steps 4 --seed 0 --threads 1 --no-progress
 done
-ZERO1=refiner_noise=zero:refiner_steps=1  # overrides (not a spec like Z above): x_T = 0, 1 evaluation
-$PY -m sgdfuse_ros select sgdfuse "sgdfuse:$ZERO1:refiner_weights=runs/student_t05/model.pt" \
-    "sgdfuse:$ZERO1:refiner_weights=runs/student_lo/model.pt" --baselines stage1,gff \
+ZERO1=refiner.noise=zero:refiner.steps=1  # overrides (not a spec like Z above): x_T = 0, 1 evaluation
+$PY -m sgdfuse_ros select sgdfuse "sgdfuse:$ZERO1:refiner.weights=runs/student_t05/model.pt" \
+    "sgdfuse:$ZERO1:refiner.weights=runs/student_lo/model.pt" --baselines stage1,gff \
     --out docs/results/refiner_target_student_selection
 
 # 8. Tried, not shipped: 1-evaluation students of the 6000-step teacher (step 4) and of that teacher trained
@@ -91,18 +91,18 @@ $PY -m sgdfuse_ros train refiner --out runs/teacher_s6 --init-from "$T3" --steps
     --seed 1 --val-every 3000 --threads 1 --no-progress
 $PY -m sgdfuse_ros train distill --teacher runs/teacher_s6/model.pt --out runs/student_s6_1step --student-steps 1 \
     --teacher-steps 4 --seed 0 --threads 2 --no-progress
-for spec in sgdfuse sgdfuse-teacher:refiner_steps=4 "sgdfuse-teacher:refiner_steps=4:refiner_weights=$T3" \
-            "sgdfuse:$ZERO1:refiner_weights=runs/student_s3_1step/model.pt" \
-            "sgdfuse:$ZERO1:refiner_weights=runs/student_s6_1step/model.pt"; do
+for spec in sgdfuse sgdfuse-teacher:refiner.steps=4 "sgdfuse-teacher:refiner.steps=4:refiner.weights=$T3" \
+            "sgdfuse:$ZERO1:refiner.weights=runs/student_s3_1step/model.pt" \
+            "sgdfuse:$ZERO1:refiner.weights=runs/student_s6_1step/model.pt"; do
   $PY scripts/residual_fit.py --pipeline "$spec"
 done
-ZERO2=refiner_noise=zero:refiner_steps=2
-$PY -m sgdfuse_ros select sgdfuse "sgdfuse:$ZERO1:refiner_weights=runs/student_t05/model.pt" \
-    "sgdfuse:$ZERO1:refiner_weights=runs/student_lo/model.pt" \
-    "sgdfuse:$ZERO1:refiner_weights=runs/student_s3_1step/model.pt" \
-    "sgdfuse:$ZERO2:refiner_weights=runs/student_s3_w0/model.pt" \
-    "sgdfuse:$ZERO2:refiner_weights=runs/student_s3_w1/model.pt" \
-    "sgdfuse:$ZERO1:refiner_weights=runs/student_s6_1step/model.pt" --baselines stage1,gff \
+ZERO2=refiner.noise=zero:refiner.steps=2
+$PY -m sgdfuse_ros select sgdfuse "sgdfuse:$ZERO1:refiner.weights=runs/student_t05/model.pt" \
+    "sgdfuse:$ZERO1:refiner.weights=runs/student_lo/model.pt" \
+    "sgdfuse:$ZERO1:refiner.weights=runs/student_s3_1step/model.pt" \
+    "sgdfuse:$ZERO2:refiner.weights=runs/student_s3_w0/model.pt" \
+    "sgdfuse:$ZERO2:refiner.weights=runs/student_s3_w1/model.pt" \
+    "sgdfuse:$ZERO1:refiner.weights=runs/student_s6_1step/model.pt" --baselines stage1,gff \
     --out docs/results/refiner_fidelity_selection
 
 # 9. Diagnostic (ships nothing): what a contrast stretch of the output trades (docs/refiner.md, "Why not

@@ -1,12 +1,16 @@
 """Pipeline configuration: one validated dataclass shared by the node, the CLI, the bag tools and benchmarks.
 
-The ROS node reads these fields from its parameters (``config/sgdfuse.yaml``), the CLI from a YAML file
-and flags; both end in ``build_pipeline(PipelineConfig)``.
+``PipelineConfig`` groups the options by concern: ``input`` (thermal normalisation, registration),
+``stage1`` (the initial fusion), ``masks``, ``refiner`` and ``runtime`` (backend). An option is named
+``group.field`` everywhere: a section of the YAML file (``pipeline: refiner: steps: 4``), the node's
+parameter ``pipeline.refiner.steps``, a CLI override ``sgdfuse:refiner.steps=4``. Each group is a dataclass
+that checks its own values (``__post_init__``). All of them end in ``build_pipeline(PipelineConfig)``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,58 +18,84 @@ import numpy as np
 import yaml
 
 from .errors import ConfigError
-from .masks import build_mask_source, check_mask_options, mask_options
+from .masks import MaskConfig, build_mask_source
 from .pipeline import FusionPipeline
 from .refiner import NOISES, REFINERS, build_refiner
 
 
 @dataclass
-class PipelineConfig:
-    method: str = "gff"  # initial fusion: a name from sgdfuse_ros.methods.available_methods()
-    weights: str = ""  # weights file of a learned method; "" = the shipped file
-    backend: str = "auto"  # runtime of learned models: auto | tensorrt | cuda | onnxruntime | cpu
-    engines_dir: str = ""  # TensorRT engines; "" = $SGDFUSE_ENGINES or ~/.cache/sgdfuse/engines
+class InputConfig:
+    """How the raw pair is brought onto one grid before any fusion."""
+
     thermal_percentiles: tuple[float, float] = (1.0, 99.0)  # 16-bit thermal normalisation
     homography: list[float] = field(default_factory=list)  # 9 values, row-major, IR -> VIS; [] = pre-registered
-    refiner: str = ""  # stage 2: "" (none) | student (distilled, few steps) | teacher (many steps)
-    refiner_steps: int = 0  # refiner network evaluations (DDIM steps); 0 = the checkpoint's own
-    refiner_weights: str = ""  # refiner checkpoint; "" = the shipped file of `refiner`
-    refiner_noise: str = "seeded"  # sampler start x_T: seeded (a fixed-seed draw) | zero (the prior's mean)
-    masks: str = "offline"  # semantic prior (docs/masks.md): none | offline | sam | sam-onnx
-    mask_encoding: str = "saliency-weighted"  # many masks -> one channel: saliency-weighted | binary-union
-    mask_mode: str = "every_frame"  # every_frame | every_n | async (SAM in a worker thread)
-    mask_every_n: int = 5  # every_n: masks every N-th pair, reused in between
-    mask_max_age_s: float = 1.0  # async: oldest masks still used, else the fallback's
-    mask_fallback: str = "offline"  # when SAM fails or its masks are too old: offline | none
-    sam_model: str = "vit_b"  # vit_b | vit_l | vit_h
-    sam_checkpoint: str = ""  # that model's .pth (needed by masks: sam); nothing is downloaded
-    sam_points_per_side: int = 16  # SAM's point grid
-    sam_path: str = "generator"  # generator (automatic mask generator) | predictor (soft masks, cheaper)
-    sam_onnx_encoder: str = ""  # masks: sam-onnx: SAM / MobileSAM image encoder exported to ONNX
-    sam_onnx_decoder: str = ""  # masks: sam-onnx: the segment-anything ONNX decoder
 
     def __post_init__(self) -> None:
         self.thermal_percentiles = tuple(float(v) for v in self.thermal_percentiles)  # type: ignore[assignment]
         lo, hi = self.thermal_percentiles
         if not 0.0 <= lo < hi <= 100.0:
-            raise ConfigError(f"thermal_percentiles must satisfy 0 <= low < high <= 100, got {lo}, {hi}")
+            raise ConfigError(f"input.thermal_percentiles must satisfy 0 <= low < high <= 100, got {lo}, {hi}")
         if self.homography and len(self.homography) != 9:
-            raise ConfigError(f"homography needs 9 values (row-major 3x3), got {len(self.homography)}")
-        if self.refiner not in ("", *REFINERS) or self.refiner_steps < 0:
-            raise ConfigError(f"refiner must be '' or one of {', '.join(REFINERS)} with refiner_steps >= 0, "
-                              f"got {self.refiner!r}, {self.refiner_steps}")
-        if self.refiner_noise not in NOISES:
-            raise ConfigError(f"refiner_noise must be one of {', '.join(NOISES)}, got {self.refiner_noise!r}")
-        name, mask_opts = mask_options(self)
-        check_mask_options(name, **mask_opts)
+            raise ConfigError(f"input.homography needs 9 values (row-major 3x3), got {len(self.homography)}")
+
+
+@dataclass
+class Stage1Config:
+    """The initial fusion."""
+
+    method: str = "gff"  # a name from sgdfuse_ros.methods.available_methods()
+    weights: str = ""  # weights file of a learned method; "" = the shipped file
+
+
+@dataclass
+class RefinerConfig:
+    """Stage 2: the diffusion refiner."""
+
+    name: str = ""  # "" (none) | student (distilled, few steps) | teacher (many steps)
+    steps: int = 0  # network evaluations (DDIM steps); 0 = the checkpoint's own
+    weights: str = ""  # checkpoint; "" = the shipped file of `name`
+    noise: str = "seeded"  # sampler start x_T: seeded (a fixed-seed draw) | zero (the prior's mean)
+
+    def __post_init__(self) -> None:
+        if self.name not in ("", *REFINERS) or self.steps < 0:
+            raise ConfigError(f"refiner.name must be '' or one of {', '.join(REFINERS)} with refiner.steps >= 0, "
+                              f"got {self.name!r}, {self.steps}")
+        if self.noise not in NOISES:
+            raise ConfigError(f"refiner.noise must be one of {', '.join(NOISES)}, got {self.noise!r}")
+
+
+@dataclass
+class RuntimeConfig:
+    """Where the learned models run."""
+
+    backend: str = "auto"  # auto | tensorrt | cuda | onnxruntime | cpu
+    engines_dir: str = ""  # TensorRT engines; "" = $SGDFUSE_ENGINES or ~/.cache/sgdfuse/engines
+
+
+@dataclass
+class PipelineConfig:
+    """A pipeline, grouped by concern; each key is written ``group.field`` (``refiner.steps``)."""
+
+    input: InputConfig = field(default_factory=InputConfig)
+    stage1: Stage1Config = field(default_factory=Stage1Config)
+    masks: MaskConfig = field(default_factory=MaskConfig)
+    refiner: RefinerConfig = field(default_factory=RefinerConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> PipelineConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown pipeline option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        return cls(**values)
+    def from_dict(cls, values: Mapping[str, Any]) -> PipelineConfig:
+        """From nested sections (``{"refiner": {"steps": 4}}``), dotted keys (``{"refiner.steps": 4}``) or both;
+        the options not given keep their defaults."""
+        groups = {f.name: f.default_factory for f in fields(cls)}
+        known = [f"{g}.{f.name}" for g, group in groups.items() for f in fields(group)]
+        sections: dict[str, dict[str, Any]] = {}
+        for key, value in dotted(values).items():
+            if key not in known:
+                hint = f" (now {RENAMED[key]!r})" if key in RENAMED else ""
+                raise ConfigError(f"unknown pipeline option {key!r}{hint}; known: {', '.join(known)}")
+            group, name = key.split(".")
+            sections.setdefault(group, {})[name] = value
+        return cls(**{g: groups[g](**kwargs) for g, kwargs in sections.items()})
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> PipelineConfig:
@@ -74,31 +104,67 @@ class PipelineConfig:
             data = yaml.safe_load(Path(path).read_text()) or {}
         except (OSError, yaml.YAMLError) as err:
             raise ConfigError(f"{path}: cannot read configuration: {err}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of pipeline options")
         return cls.from_dict(data.get("pipeline", data))
 
     def to_dict(self) -> dict[str, Any]:
+        """Nested sections, as in the YAML file."""
         return asdict(self)
+
+    def replace(self, changes: Mapping[str, Any]) -> PipelineConfig:
+        """A copy with some options changed, keys dotted or nested as in ``from_dict``."""
+        return PipelineConfig.from_dict({**dotted(self.to_dict()), **dotted(changes)})
+
+
+# the flat names of the options before they were grouped, for the error message
+RENAMED = {"method": "stage1.method", "weights": "stage1.weights", "backend": "runtime.backend",
+           "engines_dir": "runtime.engines_dir", "thermal_percentiles": "input.thermal_percentiles",
+           "homography": "input.homography", "refiner": "refiner.name", "refiner_steps": "refiner.steps",
+           "refiner_weights": "refiner.weights", "refiner_noise": "refiner.noise", "masks": "masks.source",
+           **{f"mask_{k}": f"masks.{k}" for k in ("encoding", "mode", "every_n", "max_age_s", "fallback")},
+           **{f"sam_{k}": f"masks.sam_{k}" for k in ("model", "checkpoint", "points_per_side", "path",
+                                                     "onnx_encoder", "onnx_decoder")}}
+
+
+def dotted(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"refiner": {"steps": 4}}`` -> ``{"refiner.steps": 4}`` (dataclasses as their fields); dotted keys
+    pass through."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if is_dataclass(value) and not isinstance(value, type):
+            value = asdict(value)
+        if isinstance(value, Mapping):
+            out.update(dotted(value, name))
+        else:
+            out[name] = value
+    return out
+
+
+# SAM runs on CUDA when the backend is cuda or tensorrt, on the CPU for cpu or onnxruntime, wherever CUDA is
+# available for auto
+SAM_DEVICES = {"cuda": "cuda", "tensorrt": "cuda", "cpu": "cpu", "onnxruntime": "cpu"}
 
 
 def build_pipeline(config: PipelineConfig) -> FusionPipeline:
     """The pipeline a configuration describes (models are loaded here, once)."""
-    options: dict[str, Any] = {}
-    if config.weights:
-        options["weights"] = config.weights
     from .methods.learned import LEARNED_METHODS
 
-    if config.method in LEARNED_METHODS:
-        options.update(backend=config.backend, engines_dir=config.engines_dir or None)
-    homography = np.array(config.homography, np.float64).reshape(3, 3) if config.homography else None
-    mask_name, mask_opts = mask_options(config)
+    stage1, runtime, refiner = config.stage1, config.runtime, config.refiner
+    options: dict[str, Any] = {}
+    if stage1.weights:
+        options["weights"] = stage1.weights
+    if stage1.method in LEARNED_METHODS:
+        options.update(backend=runtime.backend, engines_dir=runtime.engines_dir or None)
+    homography = config.input.homography
     return FusionPipeline(
-        config.method,
-        thermal_percentiles=config.thermal_percentiles,
-        homography=homography,
-        masks=build_mask_source(mask_name, **mask_opts),
-        refiner=build_refiner(config.refiner, config.refiner_steps, config.refiner_weights,
-                              backend=config.backend, engines_dir=config.engines_dir or None,
-                              noise=config.refiner_noise),
+        stage1.method,
+        thermal_percentiles=config.input.thermal_percentiles,
+        homography=np.array(homography, np.float64).reshape(3, 3) if homography else None,
+        masks=build_mask_source(config.masks, device=SAM_DEVICES.get(runtime.backend, "auto")),
+        refiner=build_refiner(refiner.name, refiner.steps, refiner.weights, backend=runtime.backend,
+                              engines_dir=runtime.engines_dir or None, noise=refiner.noise),
         **options,
     )
 
@@ -108,18 +174,19 @@ def build_pipeline(config: PipelineConfig) -> FusionPipeline:
 # student and sampler chosen on the validation set (docs/refiner.md). PipelineConfig()'s own defaults are the
 # bare classic GFF (no weights).
 PRESETS: dict[str, dict[str, Any]] = {
-    "sgdfuse": {"method": "stage1", "masks": "offline", "refiner": "student", "refiner_steps": 1,
-                "refiner_noise": "zero"},
-    "gff": {"method": "gff"},
-    "sgdfuse-teacher": {"method": "stage1", "masks": "offline", "refiner": "teacher"},  # its many-step teacher
+    "sgdfuse": {"stage1.method": "stage1", "masks.source": "offline", "refiner.name": "student",
+                "refiner.steps": 1, "refiner.noise": "zero"},
+    "gff": {"stage1.method": "gff"},
+    "sgdfuse-teacher": {"stage1.method": "stage1", "masks.source": "offline",
+                        "refiner.name": "teacher"},  # its many-step teacher
 }
 
 
 def config_from_spec(spec: str) -> tuple[str, PipelineConfig]:
     """A preset name, a registered method name, or a YAML config file -> (label, config).
 
-    Options can be overridden after the name, ``:key=value`` each (values read as YAML), e.g.
-    ``sgdfuse-teacher:refiner_steps=4``; the label is the whole spec (a YAML file alone: its stem).
+    Options can be overridden after the name, ``:group.key=value`` each (values read as YAML), e.g.
+    ``sgdfuse-teacher:refiner.steps=4``; the label is the whole spec (a YAML file alone: its stem).
     """
     from .methods import available_methods
 
@@ -128,21 +195,21 @@ def config_from_spec(spec: str) -> tuple[str, PipelineConfig]:
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ConfigError(f"pipeline {spec!r}: overrides are written name:key=value, got {item!r}")
+            raise ConfigError(f"pipeline {spec!r}: overrides are written name:group.key=value, got {item!r}")
         values[key] = yaml.safe_load(value)
     if name == "default":
         name = next(iter(PRESETS))
     if name in PRESETS:
         base = dict(PRESETS[name])
     elif name in available_methods():  # the initial fusion alone: no masks, no refiner
-        base = {"method": name, "masks": "none"}
+        base = {"stage1.method": name, "masks.source": "none"}
     elif name.endswith((".yaml", ".yml")):
         base = PipelineConfig.from_yaml(name).to_dict()
     else:
         raise ConfigError(f"unknown pipeline {name!r}: use a preset ({', '.join(PRESETS)}), "
                           f"a method ({', '.join(available_methods())}) or a .yaml config")
     label = Path(name).stem if name.endswith((".yaml", ".yml")) and not overrides else spec
-    return label, PipelineConfig.from_dict({**base, **values})
+    return label, PipelineConfig.from_dict({**dotted(base), **values})
 
 
 def pipeline_from_spec(spec: str) -> tuple[str, FusionPipeline]:

@@ -175,7 +175,7 @@ def test_cli_make_and_fuse(folders, tmp_path, capsys):
     assert cli_main(["bag", "make", "--ir", str(ir_dir), "--vis", str(vis_dir), "-o", str(tmp_path / "b"),
                      "--fps", "10", "--thermal-encoding", "mono16", "--thermal-offset", "0.003"]) == 0
     params = tmp_path / "params.yaml"
-    params.write_text("/**:\n  ros__parameters:\n    sync: {slop: 0.01}\n    pipeline: {method: average}\n"
+    params.write_text("/**:\n  ros__parameters:\n    sync: {slop: 0.01}\n    pipeline: {stage1: {method: average}}\n"
                       "    topics: {fused: out/fused}\n")
     assert cli_main(["bag", "fuse", str(tmp_path / "b"), str(tmp_path / "f"), "--params", str(params),
                      "--json", str(tmp_path / "r.json")]) == 0

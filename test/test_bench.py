@@ -37,7 +37,7 @@ def test_peak_rss_grows_with_a_large_allocation():
 
 
 def test_pipeline_specs_and_the_bench_pair(samples_dir):
-    assert config_from_spec("seafusion")[1].method == "seafusion"
+    assert config_from_spec("seafusion")[1].stage1.method == "seafusion"
     with pytest.raises(ConfigError):
         config_from_spec("no-such-pipeline")
     ir, vis = bench_pair(48, 64, samples_dir)
@@ -47,7 +47,7 @@ def test_pipeline_specs_and_the_bench_pair(samples_dir):
 
 
 def test_a_case_times_every_stage_of_every_frame():
-    config = PipelineConfig(method="gff", backend="cpu", masks="offline")
+    config = PipelineConfig.from_dict({"stage1.method": "gff", "runtime.backend": "cpu", "masks.source": "offline"})
     result = run_case(Case("gff", config.to_dict(), 48, 64, iters=3, warmup=1))
     assert set(result["stages"]) == {"preprocess", "masks", "initial", "postprocess"}
     assert all(s["n"] == 3 for s in result["stages"].values()) and result["total"]["n"] == 3

@@ -84,7 +84,7 @@ def test_mask_perturbation_variants_change_only_the_masks(tmp_path, pair_folder)
     from sgdfuse_ros.errors import ConfigError
     from sgdfuse_ros.images import prepare_pair
 
-    base = build_pipeline(PipelineConfig(method="average", masks="offline"))
+    base = build_pipeline(PipelineConfig.from_dict({"stage1.method": "average", "masks.source": "offline"}))
     variants = perturbed_variants({"p": base}, "erode:3,dilate:3")
     assert set(variants) == {"p+erode:3", "p+dilate:3"}
     pair = prepare_pair(read_image(pair_folder / "ir/a.png"), read_image(pair_folder / "vi/a.png"))
@@ -93,7 +93,8 @@ def test_mask_perturbation_variants_change_only_the_masks(tmp_path, pair_folder)
         assert (eroded[key] <= plain[key] + 1e-6).all() and (dilated[key] >= plain[key] - 1e-6).all()
     assert base.masks is not variants["p+erode:3"].masks
     with pytest.raises(ConfigError, match="uses masks"):
-        perturbed_variants({"avg": build_pipeline(PipelineConfig(method="average", masks="none"))}, "erode:3")
+        no_masks = PipelineConfig.from_dict({"stage1.method": "average", "masks.source": "none"})
+        perturbed_variants({"avg": build_pipeline(no_masks)}, "erode:3")
 
 
 def test_eval_ablations_writes_one_table_and_counts_failed_pairs(tmp_path, pair_folder, capsys):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import cv2
 import pytest
 
-from sgdfuse_ros import netns
 from sgdfuse_ros.bag.io import open_reader
 from sgdfuse_ros.cli import main
+from sgdfuse_ros.ros import netns
 
 
 def topic_counts(bag) -> dict[str, int]:

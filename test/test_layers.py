@@ -43,10 +43,9 @@ ISSUE_23_ALLOWED: set[tuple[str, str]] = {
     ("runtime.refiner_graph", "refiner"),
     ("runtime.refiner_graph", "diffusion.condition"),
     ("runtime.refiner_graph", "diffusion.schedule"),
-    # export builds the networks it exports (models, methods, refiner) instead of taking graphs
+    # export builds the networks it exports (models, refiner) instead of taking graphs
     ("export.models", "models"),
     ("export.models", "refiner"),
-    ("export.models", "runtime.refiner_graph"),
     # runtime <-> export: the runtime exports ONNX and builds engines on demand, export reads runtime specs
     ("runtime.select", "export.engines"),
     ("runtime.select", "export.onnx"),

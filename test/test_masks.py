@@ -13,6 +13,7 @@ from sgdfuse_ros.errors import CheckpointError, ConfigError, InputError
 from sgdfuse_ros.images import PreparedPair, prepare_pair, read_image
 from sgdfuse_ros.masks import (
     Instance,
+    MaskConfig,
     OfflineProvider,
     PairMaskSource,
     build_mask_source,
@@ -74,7 +75,7 @@ def test_quality_scales_the_weight_and_bad_encoding_is_a_config_error():
     full = encode_instances([Instance.from_full(square(), 1.0)], ir, "ir")
     half = encode_instances([Instance.from_full(square(), 0.5)], ir, "ir")
     np.testing.assert_allclose(half, 0.5 * full, atol=1e-6)
-    with pytest.raises(ConfigError, match="mask_encoding"):
+    with pytest.raises(ConfigError, match=r"masks\.encoding"):
         encode_instances([], ir, "ir", "rainbow")
 
 
@@ -149,7 +150,7 @@ def test_pair_source_checks_its_provider_and_feeds_the_pipeline():
     pair = pair_of(scene(), scene())
     with pytest.raises(InputError, match="expected shape"):
         PairMaskSource(WrongSize())(pair)
-    pipeline = FusionPipeline("average", masks=build_mask_source("offline"))
+    pipeline = FusionPipeline("average", masks=build_mask_source(MaskConfig()))
     result = pipeline(np.round(scene((48, 64)) * 255).astype(np.uint8), np.zeros((48, 64, 3), np.uint8))
     assert set(result.masks) == {"ir", "vis"} and result.masks["ir"].shape == (48, 64)
     assert result.masks["ir"].max() > 0.5 and "masks" in result.timings
@@ -157,34 +158,38 @@ def test_pair_source_checks_its_provider_and_feeds_the_pipeline():
 
 
 def test_registry_rejects_unknown_names_options_and_modes():
-    assert build_mask_source("none") is None
-    with pytest.raises(ConfigError, match="masks must be one of"):
-        build_mask_source("magic")
-    with pytest.raises(ConfigError, match="unknown mask option"):
-        build_mask_source("offline", colour=True)
-    with pytest.raises(ConfigError, match="mask_mode"):
-        build_mask_source("offline", mode="sometimes")
+    from sgdfuse_ros.config import PipelineConfig
+
+    assert build_mask_source(MaskConfig(source="none")) is None
+    with pytest.raises(ConfigError, match=r"masks\.source must be one of"):
+        MaskConfig(source="magic")
+    with pytest.raises(ConfigError, match=r"unknown pipeline option 'masks\.colour'"):
+        PipelineConfig.from_dict({"masks": {"colour": True}})
+    with pytest.raises(ConfigError, match=r"masks\.mode"):
+        MaskConfig(mode="sometimes")
     with pytest.raises(CheckpointError, match="sam_checkpoint is empty"):
-        build_mask_source("sam")
+        build_mask_source(MaskConfig(source="sam"))
     with pytest.raises(CheckpointError, match=r"sam_checkpoint .*no such file"):
-        build_mask_source("sam", sam_checkpoint="/nonexistent/sam_vit_b.pth")
+        build_mask_source(MaskConfig(source="sam", sam_checkpoint="/nonexistent/sam_vit_b.pth"))
     with pytest.raises(CheckpointError, match="sam_onnx_encoder is empty"):
-        build_mask_source("sam-onnx")
+        build_mask_source(MaskConfig(source="sam-onnx"))
 
 
 def test_pipeline_config_builds_and_checks_the_mask_source():
     from sgdfuse_ros.config import PipelineConfig, build_pipeline
 
-    pipeline = build_pipeline(PipelineConfig(method="average"))
+    pipeline = build_pipeline(PipelineConfig.from_dict({"stage1.method": "average"}))
     assert isinstance(pipeline.masks, FallbackMaskSource)  # the offline default, every frame
-    timed = build_pipeline(PipelineConfig(method="average", mask_mode="every_n", mask_every_n=3))
+    timed = build_pipeline(PipelineConfig.from_dict({"stage1.method": "average", "masks.mode": "every_n",
+                                                     "masks.every_n": 3}))
     assert isinstance(timed.masks, EveryNMaskSource) and timed.masks.every_n == 3
-    assert build_pipeline(PipelineConfig(method="average", masks="none")).masks is None
-    with pytest.raises(ConfigError, match="mask_mode must be one of"):
-        PipelineConfig(mask_mode="later")
-    with pytest.raises(ConfigError, match="sam_model must be one of"):
-        PipelineConfig(masks="sam", sam_model="vit_x")
-    config = PipelineConfig(method="average", masks="sam")  # names are fine; the file is checked when built
+    assert build_pipeline(PipelineConfig.from_dict({"stage1.method": "average", "masks.source": "none"})).masks is None
+    with pytest.raises(ConfigError, match=r"masks\.mode must be one of"):
+        PipelineConfig.from_dict({"masks.mode": "later"})
+    with pytest.raises(ConfigError, match=r"masks\.sam_model must be one of"):
+        PipelineConfig.from_dict({"masks.source": "sam", "masks.sam_model": "vit_x"})
+    # names are fine; the file is checked when built
+    config = PipelineConfig.from_dict({"stage1.method": "average", "masks.source": "sam"})
     with pytest.raises(CheckpointError, match="sam_checkpoint is empty"):
         build_pipeline(config)
 
@@ -267,11 +272,11 @@ def test_async_never_waits_for_the_source_and_respects_max_age():
 
 
 def test_schedule_rejects_bad_modes_and_values():
-    with pytest.raises(ConfigError, match="mask_mode"):
+    with pytest.raises(ConfigError, match=r"masks\.mode"):
         schedule(OFFLINE, "later")
-    with pytest.raises(ConfigError, match="mask_every_n"):
+    with pytest.raises(ConfigError, match=r"masks\.every_n"):
         schedule(OFFLINE, "every_n", every_n=0)
-    with pytest.raises(ConfigError, match="mask_max_age_s"):
+    with pytest.raises(ConfigError, match=r"masks\.max_age_s"):
         schedule(OFFLINE, "async", max_age_s=0)
 
 

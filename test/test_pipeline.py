@@ -49,9 +49,9 @@ def test_unknown_method_and_bad_config_are_clear_errors():
     with pytest.raises(ConfigError, match="unknown pipeline option"):
         PipelineConfig.from_dict({"methd": "gff"})
     with pytest.raises(ConfigError, match="homography needs 9"):
-        PipelineConfig(homography=[1.0, 0.0])
+        PipelineConfig.from_dict({"input.homography": [1.0, 0.0]})
     with pytest.raises(ConfigError, match="thermal_percentiles"):
-        PipelineConfig(thermal_percentiles=(99, 1))
+        PipelineConfig.from_dict({"input.thermal_percentiles": (99, 1)})
     with pytest.raises(ConfigError, match="unknown pipeline"):
         pipeline_from_spec("nope")
 
@@ -62,25 +62,27 @@ def test_classic_baselines_are_registered():
 
 def test_yaml_config_builds_the_pipeline(tmp_path):
     path = tmp_path / "p.yaml"
-    path.write_text("pipeline:\n  method: average\n  homography: [1, 0, 0, 0, 1, 0, 0, 0, 1]\n")
+    path.write_text("pipeline:\n  stage1: {method: average}\n  input: {homography: [1, 0, 0, 0, 1, 0, 0, 0, 1]}\n")
     label, pipeline = pipeline_from_spec(str(path))
     assert label == "p" and pipeline.method_name == "average" and pipeline.homography.shape == (3, 3)
-    assert build_pipeline(PipelineConfig(method="average")).homography is None
-    label, pipeline = pipeline_from_spec(f"{path}:thermal_percentiles=[2, 98]")
-    assert label == f"{path}:thermal_percentiles=[2, 98]" and pipeline.method_name == "average"
+    assert build_pipeline(PipelineConfig.from_dict({"stage1.method": "average"})).homography is None
+    label, pipeline = pipeline_from_spec(f"{path}:input.thermal_percentiles=[2, 98]")
+    assert label == f"{path}:input.thermal_percentiles=[2, 98]" and pipeline.method_name == "average"
     assert pipeline.homography is not None and tuple(pipeline.thermal_percentiles) == (2.0, 98.0)
 
 
 def test_spec_overrides_change_options_and_are_checked():
-    label, pipeline = pipeline_from_spec("average:masks=offline")
-    assert label == "average:masks=offline" and pipeline.masks is not None
+    label, pipeline = pipeline_from_spec("average:masks.source=offline")
+    assert label == "average:masks.source=offline" and pipeline.masks is not None
     assert pipeline_from_spec("average")[1].masks is None
-    with pytest.raises(ConfigError, match="name:key=value"):
+    with pytest.raises(ConfigError, match=r"name:group\.key=value"):
         pipeline_from_spec("average:masks")
     with pytest.raises(ConfigError, match="unknown pipeline option"):
         pipeline_from_spec("gff:stepz=4")
+    with pytest.raises(ConfigError, match=r"unknown pipeline option 'refiner_steps' \(now 'refiner\.steps'\)"):
+        pipeline_from_spec("gff:refiner_steps=4")  # the flat name of before the grouping
     with pytest.raises(ConfigError, match="refiner"):
-        pipeline_from_spec("gff:refiner_steps=-1")
+        pipeline_from_spec("gff:refiner.steps=-1")
 
 
 def test_find_pairs_reports_unmatched_names(tmp_path):

@@ -166,14 +166,14 @@ def test_shipped_student_refines_a_sample_pair(samples_dir):
 def test_pipeline_config_builds_the_refiner(small_checkpoint):
     from sgdfuse_ros.config import PipelineConfig, build_pipeline
 
-    pipeline = build_pipeline(PipelineConfig(method="average", refiner="student", refiner_steps=1,
-                                             refiner_weights=str(small_checkpoint)))
+    pipeline = build_pipeline(PipelineConfig.from_dict({"stage1.method": "average", "refiner.name": "student",
+                                                        "refiner.steps": 1, "refiner.weights": str(small_checkpoint)}))
     assert isinstance(pipeline.refiner, DiffusionRefiner) and pipeline.refiner.steps == 1
-    assert build_pipeline(PipelineConfig(method="average")).refiner is None
+    assert build_pipeline(PipelineConfig.from_dict({"stage1.method": "average"})).refiner is None
     with pytest.raises(ConfigError, match="refiner"):
-        PipelineConfig(refiner="sharpen")
+        PipelineConfig.from_dict({"refiner.name": "sharpen"})
     with pytest.raises(ConfigError, match="refiner"):
-        PipelineConfig(refiner="student", refiner_steps=-1)
+        PipelineConfig.from_dict({"refiner.name": "student", "refiner.steps": -1})
 
 
 def test_one_teacher_training_step_on_synthetic_arrays(tmp_path):

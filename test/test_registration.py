@@ -76,8 +76,8 @@ def test_calibrate_cli_writes_params_only_on_success(tmp_path, capsys):
     assert main(["calibrate", str(folder), "-o", str(out), "--min-pairs", "1"]) == 0
     assert "alignment score" in capsys.readouterr().out
     _, config = params_from_flat({k: v for k, v in read_ros_params_yaml(out).items() if k != "autostart"})
-    h = np.array(config.homography).reshape(3, 3)
-    assert config.method == "stage1"  # the rest of the shipped file is kept
+    h = np.array(config.input.homography).reshape(3, 3)
+    assert config.stage1.method == "stage1"  # the rest of the shipped file is kept
     c = corners(ir.shape[:2])
     assert np.linalg.norm(project(h, c) - project(np.linalg.inv(warp), c), axis=1).mean() < 4.0
 

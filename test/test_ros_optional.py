@@ -235,7 +235,7 @@ def test_fusing_through_cv_bridge_gives_the_core_bytes(bridge):
     rng = np.random.default_rng(2)
     thermal = image_msg(rng.integers(0, 65535, (24, 32), dtype=np.uint16), "mono16", pad=4)
     rgb = image_msg(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8), "bgr8")
-    pipeline = build_pipeline(PipelineConfig(method="average", masks="none"))
+    pipeline = build_pipeline(PipelineConfig.from_dict({"stage1.method": "average", "masks.source": "none"}))
     header = Header(frame_id="rgb_camera")
     frames = [fuse_messages(pipeline, thermal, rgb, encoding="rgb8", decode=conv.to_array,
                             encode_image=lambda img, enc, conv=conv: conv.to_msg(img, enc, header))

@@ -275,8 +275,9 @@ def test_pipeline_gives_the_same_image_on_cpu_and_onnxruntime(checkpoints, refin
     """End to end through FusionPipeline: stage 1 and the refiner both on the chosen backend."""
     results = {}
     for backend in ("cpu", "onnxruntime"):
-        config = PipelineConfig(method="stage1", weights=checkpoints["stage1"], refiner="student",
-                                refiner_weights=refiner_checkpoint, backend=backend)
+        config = PipelineConfig.from_dict({"stage1.method": "stage1", "stage1.weights": checkpoints["stage1"],
+                                           "refiner.name": "student", "refiner.weights": refiner_checkpoint,
+                                           "runtime.backend": backend})
         pipeline = build_pipeline(config)
         assert pipeline.fuse_fn.runtime.backend == pipeline.refiner.runner.runtime.backend == backend
         result = pipeline(*small_pair)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -213,20 +213,22 @@ def test_generic_dataclass_mapping():
 
 def test_every_pipeline_field_is_a_node_parameter():
     names = node_defaults()
-    for f in PipelineConfig.__dataclass_fields__:
-        assert f"pipeline.{f}" in names
+    config = PipelineConfig()
+    for group in fields(config):
+        for f in fields(getattr(config, group.name)):
+            assert f"pipeline.{group.name}.{f.name}" in names
     assert names["sync.slop"] == NodeParams().sync.slop and names["publish.encoding"] == "rgb8"
 
 
 def test_params_validation_names_the_parameter():
-    node, pipeline = params_from_flat({"pipeline.method": "average", "sync.queue_size": 4,
-                                       "pipeline.homography": [1, 0, 0, 0, 1, 0, 0, 0, 1]})
-    assert node.sync.queue_size == 4 and pipeline.method == "average" and pipeline.homography[0] == 1.0
+    node, pipeline = params_from_flat({"pipeline.stage1.method": "average", "sync.queue_size": 4,
+                                       "pipeline.input.homography": [1, 0, 0, 0, 1, 0, 0, 0, 1]})
+    assert node.sync.queue_size == 4 and pipeline.stage1.method == "average" and pipeline.input.homography[0] == 1.0
     for values, match in [({"sync.slop": "fast"}, r"sync\.slop"), ({"sync.policy": "latest"}, "sync.policy"),
                           ({"publish.encoding": "mono8"}, "publish.encoding"),
                           ({"qos.input_reliability": "maybe"}, "qos.input_reliability"),
                           ({"sync.slopp": 0.1}, r"unknown parameter\(s\): sync\.slopp"),
-                          ({"pipeline.homography": [1.0, 2.0]}, "homography"),
+                          ({"pipeline.input.homography": [1.0, 2.0]}, "homography"),
                           ({"publish.fused": False, "publish.masks": False}, "switched off")]:
         with pytest.raises(ConfigError, match=match):
             params_from_flat(values)
@@ -246,8 +248,8 @@ def test_shipped_config_file_is_valid():
 def test_ros_yaml_reader(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text("/**:\n  ros__parameters:\n    sync: {slop: 0.05}\nsgdfuse:\n  ros__parameters:\n"
-                    "    pipeline:\n      method: average\n")
-    assert read_ros_params_yaml(path) == {"sync.slop": 0.05, "pipeline.method": "average"}
+                    "    pipeline:\n      stage1: {method: average}\n")
+    assert read_ros_params_yaml(path) == {"sync.slop": 0.05, "pipeline.stage1.method": "average"}
     path.write_text("other:\n  ros__parameters: {a: 1}\n")
     with pytest.raises(ConfigError, match="no ros__parameters"):
         read_ros_params_yaml(path)

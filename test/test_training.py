@@ -125,10 +125,10 @@ def test_selection_candidates_are_checkpoints_or_pipeline_specs_and_agree() -> N
     rng = np.random.default_rng(0)
     ir, vis = (rng.integers(0, 256, (48, 64), dtype=np.uint8) for _ in range(2))
     direct = candidate_fuse("sgdfuse_ros/weights/stage1.pt")(ir, vis)
-    through_pipeline = candidate_fuse("stage1:backend=cpu")(ir, vis)
+    through_pipeline = candidate_fuse("stage1:runtime.backend=cpu")(ir, vis)
     assert direct.dtype == np.uint8 and direct.shape == (48, 64)
     np.testing.assert_array_equal(direct, through_pipeline)
-    overridden = candidate_fuse("stage1:backend=cpu:weights=sgdfuse_ros/weights/stage1.pt")(ir, vis)
+    overridden = candidate_fuse("stage1:runtime.backend=cpu:stage1.weights=sgdfuse_ros/weights/stage1.pt")(ir, vis)
     np.testing.assert_array_equal(direct, overridden)  # a spec ending in .pt is still a spec
     average = candidate_fuse("average")(ir, vis).astype(float)
     assert np.abs(average - (ir.astype(float) + vis) / 2).max() <= 0.5

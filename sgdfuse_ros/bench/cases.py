@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ SAMPLE = ("ir/msrs_00055D.png", "vi/msrs_00055D.png")  # a real MSRS pair from s
 @dataclass(frozen=True)
 class Case:
     label: str  # the pipeline's name in the report
-    config: dict[str, Any]  # PipelineConfig fields (backend included)
+    config: dict[str, Any]  # PipelineConfig.to_dict() (runtime.backend included)
     height: int
     width: int
     iters: int = 10
@@ -59,23 +59,24 @@ def with_random_weights(config: PipelineConfig, folder: Path) -> PipelineConfig:
     from ..models import build_model, save_checkpoint
 
     changes: dict[str, Any] = {}
-    if config.method in LEARNED_METHODS:
-        path = save_checkpoint(folder / f"{config.method}.pt", config.method, {}, build_model(config.method))
-        changes["weights"] = str(path)
-    if config.refiner:
+    method, refiner = config.stage1.method, config.refiner.name
+    if method in LEARNED_METHODS:
+        path = save_checkpoint(folder / f"{method}.pt", method, {}, build_model(method))
+        changes["stage1.weights"] = str(path)
+    if refiner:
         from ..refiner import MODEL_NAME
         from ..training.distill import DistillConfig
         from ..training.refiner import RefinerTrainConfig
 
         recipe = RefinerTrainConfig(out=folder)
         meta = recipe.diffusion_meta()
-        if config.refiner == "student":
+        if refiner == "student":
             meta["steps"] = DistillConfig.__dataclass_fields__["student_steps"].default
         net = build_model(MODEL_NAME, **recipe.model_config)
-        path = save_checkpoint(folder / f"refiner_{config.refiner}.pt", MODEL_NAME, recipe.model_config, net,
+        path = save_checkpoint(folder / f"refiner_{refiner}.pt", MODEL_NAME, recipe.model_config, net,
                                {"diffusion": meta})
-        changes["refiner_weights"] = str(path)
-    return replace(config, **changes)
+        changes["refiner.weights"] = str(path)
+    return config.replace(changes)
 
 
 def pipeline_models(config: PipelineConfig, pipeline: Any) -> list[str]:
@@ -83,7 +84,7 @@ def pipeline_models(config: PipelineConfig, pipeline: Any) -> list[str]:
     from ..methods.learned import LEARNED_METHODS
     from ..runtime.refiner_graph import refiner_model_name
 
-    names = [config.method] if config.method in LEARNED_METHODS else []
+    names = [config.stage1.method] if config.stage1.method in LEARNED_METHODS else []
     return names + ([refiner_model_name(pipeline.refiner)] if pipeline.refiner is not None else [])
 
 
@@ -120,9 +121,9 @@ def run_case(case: Case) -> dict[str, Any]:
         "models": pipeline_models(config, pipeline),
         **asdict(case),
         "size": f"{case.width}x{case.height}",
-        "backend": config.backend,
+        "backend": config.runtime.backend,
         "backend_used": runtime.backend if runtime is not None else "cpu",
-        "runtime": runtime.describe() if runtime is not None else f"numpy/OpenCV ({config.method})",
+        "runtime": runtime.describe() if runtime is not None else f"numpy/OpenCV ({config.stage1.method})",
         "build_s": build_s,
         "stages": {s: summarize(v) for s, v in per_stage.items() if v},
         "total": summarize(totals),

@@ -6,7 +6,6 @@ import os
 import platform
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -77,10 +76,11 @@ def model_costs(specs: Sequence[str], sizes: Sequence[tuple[int, int]],
             config = config_from_spec(spec)[1]
             if random_weights:
                 config = with_random_weights(config, Path(tmp))
-            if config.method in LEARNED_METHODS and config.method not in costs:
-                m = load_model(config.weights or WEIGHTS_DIR / f"{config.method}.pt", config.method)[0]
-                costs[config.method] = _cost(m, FUSION_IO, sizes, lambda h, w, m=m: fusion_gflops(m, (h, w)))
-            refiner = build_refiner(config.refiner, config.refiner_steps, config.refiner_weights)
+            method = config.stage1.method
+            if method in LEARNED_METHODS and method not in costs:
+                m = load_model(config.stage1.weights or WEIGHTS_DIR / f"{method}.pt", method)[0]
+                costs[method] = _cost(m, FUSION_IO, sizes, lambda h, w, m=m: fusion_gflops(m, (h, w)))
+            refiner = build_refiner(config.refiner.name, config.refiner.steps, config.refiner.weights)
             if refiner is not None and refiner_model_name(refiner) not in costs:
                 g = refiner_graph(refiner)
                 cost = _cost(g, REFINER_IO, sizes,
@@ -103,7 +103,7 @@ def run_benchmarks(pipelines: Sequence[str], backends: Sequence[str], sizes: Seq
         for backend in usable:
             for spec in specs:
                 label, config = config_from_spec(spec)
-                case = Case(label, replace(config, backend=backend).to_dict(), height, width, iters, warmup,
+                case = Case(label, config.replace({"runtime.backend": backend}).to_dict(), height, width, iters, warmup,
                             threads, random_weights)
                 progress(f"bench: {label} on {backend} at {width}x{height} ...")
                 start = time.perf_counter()

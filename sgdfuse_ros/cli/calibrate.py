@@ -11,7 +11,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("calibrate", help="estimate the thermal->RGB homography from frame pairs; write params",
                        description="Register a thermal and an RGB camera from frame pairs (edge-based, across "
                                    "modalities) or a heated checkerboard, and write the node's parameter file "
-                                   "with pipeline.homography set. Nothing is written when registration fails.")
+                                   "with pipeline.input.homography set. Nothing is written when registration fails.")
     p.add_argument("source", nargs="+", help="a bag folder, a folder with ir/ + vi/, two videos (IR VIS), or "
                                              "clip:NAME (a shared clip)")
     p.add_argument("-o", "--output", required=True, help="parameter YAML to write")
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     values = read_ros_params_yaml(base)
     values.pop("autostart", None)
     _, config = params_from_flat(values)
-    previous = np.array(config.homography, np.float64).reshape(3, 3) if config.homography else None
+    previous = np.array(config.input.homography, np.float64).reshape(3, 3) if config.input.homography else None
     pairs = load_pairs(args.source, args.pairs, args.thermal_topic, args.rgb_topic)
     if args.target == "checkerboard":
         try:

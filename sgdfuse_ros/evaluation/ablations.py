@@ -73,11 +73,11 @@ def _noise_label(noise: str) -> str:
 
 
 def default_variants(ablation_dir: Path, weights_dir: Path = WEIGHTS_DIR, radius: int = 5) -> list[Variant]:
-    from ..config import PRESETS
+    from ..config import config_from_spec
 
     student, teacher = weights_dir / "refiner_student.pt", weights_dir / "refiner_teacher.pt"
-    steps = PRESETS["sgdfuse"].get("refiner_steps", 0)  # the default pipeline's student evaluations
-    noise = PRESETS["sgdfuse"].get("refiner_noise", "seeded")  # and its sampler start
+    default = config_from_spec("sgdfuse")[1].refiner
+    steps, noise = default.steps, default.noise  # the default pipeline's student evaluations and sampler start
     other = "zero" if noise == "seeded" else "seeded"
     runs = Path(ablation_dir)
 
@@ -109,9 +109,9 @@ class _MaskVariant:
     """The offline masks, perturbed (``erode:R`` / ``dilate:R``) when asked."""
 
     def __init__(self, spec: str) -> None:
-        from ..masks import build_mask_source, parse_perturbations
+        from ..masks import MaskConfig, build_mask_source, parse_perturbations
 
-        self.source = build_mask_source("offline")
+        self.source = build_mask_source(MaskConfig())
         self.perturb = None if spec == "offline" else parse_perturbations(spec)[0][1]
 
     def __call__(self, pair: PreparedPair) -> dict[str, np.ndarray]:

@@ -28,9 +28,9 @@ GRID_COLUMNS = ("stage 1", "teacher", "student")
 def refiner_pipelines(student: Path = WEIGHTS_DIR / "refiner_student.pt",
                       teacher: Path = WEIGHTS_DIR / "refiner_teacher.pt", initial: str = "stage1"
                       ) -> dict[str, FusionPipeline]:
-    from ..masks import build_mask_source
+    from ..masks import MaskConfig, build_mask_source
 
-    masks = build_mask_source("offline")
+    masks = build_mask_source(MaskConfig())
     return {"stage 1": FusionPipeline(initial),
             "student": FusionPipeline(initial, masks=masks, refiner=DiffusionRefiner(student)),
             "teacher": FusionPipeline(initial, masks=masks, refiner=DiffusionRefiner(teacher))}

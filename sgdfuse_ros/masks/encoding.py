@@ -54,7 +54,7 @@ class Instance:
 
 def check_encoding(encoding: str) -> str:
     if encoding not in ENCODINGS:
-        raise ConfigError(f"mask_encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
+        raise ConfigError(f"masks.encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
     return encoding
 
 

@@ -97,7 +97,7 @@ class EveryNMaskSource(_Counters):
     def __init__(self, source: MaskSource, every_n: int, fallback: MaskSource | None = None) -> None:
         super().__init__()
         if int(every_n) < 1:
-            raise ConfigError(f"mask_every_n must be >= 1, got {every_n}")
+            raise ConfigError(f"masks.every_n must be >= 1, got {every_n}")
         self.source, self.every_n, self.fallback = source, int(every_n), fallback
         self._frame = 0
         self._masks: Masks = {}
@@ -127,7 +127,7 @@ class AsyncMaskSource(_Counters):
     def __init__(self, source: MaskSource, max_age_s: float, fallback: MaskSource | None = None) -> None:
         super().__init__()
         if not float(max_age_s) > 0:
-            raise ConfigError(f"mask_max_age_s must be > 0, got {max_age_s}")
+            raise ConfigError(f"masks.max_age_s must be > 0, got {max_age_s}")
         self.source, self.max_age_s, self.fallback = source, float(max_age_s), fallback
         self.dropped = 0  # pairs replaced by a newer one before the worker took them
         self._cond = threading.Condition()
@@ -215,4 +215,4 @@ def schedule(
         return EveryNMaskSource(source, every_n, fallback)
     if mode == "async":
         return AsyncMaskSource(source, max_age_s, fallback)
-    raise ConfigError(f"mask_mode must be one of {', '.join(MASK_MODES)}, got {mode!r}")
+    raise ConfigError(f"masks.mode must be one of {', '.join(MASK_MODES)}, got {mode!r}")

@@ -97,7 +97,7 @@ class FusionNode(LifecycleNode):
                       for name, on in wanted.items() if on}
         self._diag_pub = self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10)
         sync = params.sync
-        log.info(f"configured: pipeline {pipeline.name} ({config.backend}), sync {sync.policy} by "
+        log.info(f"configured: pipeline {pipeline.name} ({config.runtime.backend}), sync {sync.policy} by "
                  f"{self.sync_implementation} (slop {sync.slop} s, queue {sync.queue_size}), images by "
                  f"{self.images.name}, outputs {', '.join(self._pubs)}")
         return TransitionCallbackReturn.SUCCESS
@@ -259,7 +259,7 @@ class FusionNode(LifecycleNode):
             return {}
         # the runtime actually in use, when the pipeline or its method reports one, else the configured one
         backend = getattr(pipeline, "backend", None) or getattr(pipeline.fuse_fn, "backend", None)
-        info = {"pipeline": pipeline.name, "pipeline.backend": str(backend or config.backend),
+        info = {"pipeline": pipeline.name, "pipeline.backend": str(backend or config.runtime.backend),
                 "sync.policy": self.params.sync.policy, "sync.implementation": self.sync_implementation,
                 "images.conversion": self.images.name}
         masks = pipeline.masks

@@ -1,6 +1,6 @@
 """The fusion node's parameters as dataclasses, and the generic mapping dataclass <-> dotted parameter names.
 
-ROS parameters are flat dotted names (``sync.slop``, ``pipeline.method``); YAML nests them. Every field of a
+ROS parameters are flat dotted names (``sync.slop``, ``pipeline.stage1.method``); YAML nests them. Every field of a
 dataclass becomes one parameter named ``<prefix>.<field>``, nested dataclasses add a level. The pipeline
 section maps onto ``PipelineConfig`` the same way, so a field another developer adds there becomes a node
 parameter with no change here. Values are checked and coerced against the field types (``int`` is accepted
@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ..config import PipelineConfig
+from ..config import PipelineConfig, dotted
 from ..errors import ConfigError
 from .sync import SyncConfig
 from .temporal import TemporalParams
@@ -197,22 +197,11 @@ def params_from_flat(values: dict[str, Any]) -> tuple[NodeParams, PipelineConfig
     if unknown:
         raise ConfigError(f"unknown parameter(s): {', '.join(unknown)}")
     node = build_from_flat(NodeParams, values)
-    pipeline = PipelineConfig.from_dict(_nested_kwargs(PipelineConfig, values, PIPELINE_PREFIX))
+    pipeline = build_from_flat(PipelineConfig, values, PIPELINE_PREFIX)
     return node, pipeline
 
 
 # -- the ROS 2 parameter YAML format, read without ROS (bag tools, tests) --
-def _flatten_yaml(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict):
-            out.update(_flatten_yaml(value, name))
-        else:
-            out[name] = value
-    return out
-
-
 def read_ros_params_yaml(path: str | Path, node_name: str = "sgdfuse") -> dict[str, Any]:
     """Flat parameters for ``node_name`` from a ``<node or /**>: ros__parameters:`` file (wildcard first)."""
     try:
@@ -225,7 +214,7 @@ def read_ros_params_yaml(path: str | Path, node_name: str = "sgdfuse") -> dict[s
     for key in ("/**", node_name, f"/{node_name}", f"/**/{node_name}"):
         section = data.get(key)
         if isinstance(section, dict) and isinstance(section.get("ros__parameters"), dict):
-            values.update(_flatten_yaml(section["ros__parameters"]))
+            values.update(dotted(section["ros__parameters"]))
     if not values:
         raise ConfigError(f"{path}: no ros__parameters for '/**' or {node_name!r}")
     return values

@@ -177,10 +177,10 @@ def prepare_arrays(samples: list[Sample], initial: str, initial_weights: str, ta
                    ) -> list[dict[str, np.ndarray]]:
     """Per sample: raw IR, VIS and initial fusion, offline masks (float16 HxW), the contrast map fitted to
     the initial fusion, and the pseudo-target computed on the contrast-normalised images."""
-    from ..masks import build_mask_source
+    from ..masks import MaskConfig, build_mask_source
 
     fuse = _initial_fn(initial, initial_weights)
-    masks = build_mask_source("offline")
+    masks = build_mask_source(MaskConfig())
     out = []
     for s in tqdm(samples, desc=f"refiner data ({initial})", unit="pair"):
         ir, vis = (x.astype(np.float32) / 255 for x in (s.ir, s.vis))

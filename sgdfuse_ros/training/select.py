@@ -1,7 +1,7 @@
 """Model selection on the train split's validation set, by the evaluation's own criterion.
 
     sgdfuse select runs/a/model.pt runs/b/model.pt --out docs/results/stage1_selection
-    sgdfuse select sgdfuse sgdfuse-teacher:refiner_steps=4 --baselines stage1 --out DIR
+    sgdfuse select sgdfuse sgdfuse-teacher:refiner.steps=4 --baselines stage1 --out DIR
 
 Candidates are fusion-model checkpoints (``.pt``, run alone) or pipeline specs (as ``sgdfuse eval
 --methods`` takes them: presets, methods, YAML files, ``name:key=value`` overrides); the refiner's

@@ -94,7 +94,7 @@ class Harness:
 
         # stale_timeout only feeds diagnostics: long by default, so a slow run cannot turn a report taken after
         # a quiet spell into "stale topic" (the staleness test sets its own)
-        overrides = [Parameter(k, value=v) for k, v in {"pipeline.method": "average", "autostart": False,
+        overrides = [Parameter(k, value=v) for k, v in {"pipeline.stage1.method": "average", "autostart": False,
                                                           "qos.input_reliability": "reliable",
                                                           "qos.input_depth": 50, "diagnostics_period": 0.2,
                                                           "sync.stale_timeout": 60.0, **params}.items()]

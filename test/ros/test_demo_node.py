@@ -30,7 +30,7 @@ def messages(bag, topic: str) -> list:
 
 def test_demo_replays_the_clip_through_the_node(tmp_path, capsys):
     spec = tmp_path / "average_masks.yaml"  # the fast `average` fusion, with the offline masks
-    spec.write_text("pipeline:\n  method: average\n  masks: offline\n")
+    spec.write_text("pipeline:\n  stage1: {method: average}\n  masks: {source: offline}\n")
     # rate 0.05: a pair every 660 ms for a node that needs ~15 ms per pair
     assert main(["demo", "-o", str(tmp_path), "--pipeline", str(spec), "--frames", str(FRAMES), "--rate", "0.05"]) == 0
     printed = capsys.readouterr().out

@@ -26,8 +26,8 @@ def make_node(namespace: str, **params) -> FusionNode:
     ({"sync__slop": "fast"}, "parameter sync.slop: expected a number"),
     ({"sync__policy": "latest"}, "sync.policy must be one of"),
     ({"publish__encoding": "mono8"}, "publish.encoding must be one of"),
-    ({"pipeline__method": "no_such_method"}, "unknown fusion method 'no_such_method'"),
-    ({"pipeline__homography": [1.0, 0.0]}, "homography needs 9 values"),
+    ({"pipeline__stage1__method": "no_such_method"}, "unknown fusion method 'no_such_method'"),
+    ({"pipeline__input__homography": [1.0, 0.0]}, "homography needs 9 values"),
     ({"sync__slopp": 0.1}, r"unknown parameter\(s\): sync.slopp"),
 ])
 def test_configure_with_bad_parameters_fails_cleanly(ros, capfd, params, reason):
@@ -44,7 +44,7 @@ def test_configure_with_bad_parameters_fails_cleanly(ros, capfd, params, reason)
 
 
 def test_configure_succeeds_once_the_parameter_is_fixed(ros):
-    node = make_node("/lc_fix", sync__slop="fast", pipeline__method="average")
+    node = make_node("/lc_fix", sync__slop="fast", pipeline__stage1__method="average")
     try:
         assert node.trigger_configure() == FAILURE
         node.set_parameters([Parameter("sync.slop", value=0.05)])
@@ -62,7 +62,7 @@ def call(client, request, spinner_wait, timeout=10.0):
 
 
 def test_transitions_through_the_lifecycle_services(ros, spin, wait_for):
-    node = make_node("/lc", pipeline__method="average")
+    node = make_node("/lc", pipeline__stage1__method="average")
     peer = rclpy.create_node("lc_peer", namespace="/lc")
     spin(node, peer)
     change = peer.create_client(ChangeState, "/lc/sgdfuse/change_state")

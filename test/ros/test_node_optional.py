@@ -65,7 +65,7 @@ def test_node_pairs_with_message_filters_and_converts_with_cv_bridge(harness, ro
 
 
 def test_auto_takes_what_is_importable(ros, fakes, monkeypatch):
-    node = FusionNode(namespace="/opt2", parameter_overrides=[Parameter("pipeline.method", value="average")])
+    node = FusionNode(namespace="/opt2", parameter_overrides=[Parameter("pipeline.stage1.method", value="average")])
     try:
         assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
         assert node.sync_implementation == "message_filters" and node.images.name == "cv_bridge"
@@ -84,7 +84,7 @@ def test_auto_takes_what_is_importable(ros, fakes, monkeypatch):
 ])
 def test_an_explicit_choice_that_is_missing_fails_configure(ros, monkeypatch, capfd, param, value, module, reason):
     monkeypatch.setitem(sys.modules, module, None)
-    node = FusionNode(namespace="/opt3", parameter_overrides=[Parameter("pipeline.method", value="average"),
+    node = FusionNode(namespace="/opt3", parameter_overrides=[Parameter("pipeline.stage1.method", value="average"),
                                                               Parameter(param, value=value)])
     try:
         assert node.trigger_configure() == TransitionCallbackReturn.FAILURE

@@ -32,7 +32,7 @@ VIS = RNG.integers(0, 256, (24, 32, 3), np.uint8)
 
 
 def with_masks(config):
-    return FusionPipeline(config.method, masks=HalfMasks())
+    return FusionPipeline(config.stage1.method, masks=HalfMasks())
 
 
 def send_pairs(h, n: int, start: int = T0, period_ms: int = 50, offset_ms: int = 3, sleep: float = 0.02):

@@ -58,7 +58,7 @@ def test_replay_clip_through_the_node(shared_data, tmp_path, harness):
     made = make_bag(video / "ir" / "0111_1716.mp4", video / "vi" / "0111_1716.mp4", bag, spec)
     assert made.frames == FRAMES
 
-    pipeline = build_pipeline(PipelineConfig(method="average"))  # as the node builds it
+    pipeline = build_pipeline(PipelineConfig.from_dict({"stage1.method": "average"}))  # as the node builds it
     # outputs are compared one by one: no state carried between pairs (a pair the node drops under back-pressure
     # would change it), but the alignment score is measured (it never changes an output)
     temporal = dataclasses.replace(PER_FRAME, alignment_every_n=5)
@@ -135,7 +135,7 @@ def test_replay_clip_through_the_node(shared_data, tmp_path, harness):
 
 
 def test_a_wrong_homography_raises_the_alignment_warning(shared_data, tmp_path, harness, wait_for):
-    """The same clip with pipeline.homography set to a rotated and shifted warp: /diagnostics WARNs."""
+    """The same clip with pipeline.input.homography set to a rotated and shifted warp: /diagnostics WARNs."""
     import cv2
     import numpy as np
 
@@ -146,7 +146,7 @@ def test_a_wrong_homography_raises_the_alignment_warning(shared_data, tmp_path, 
     m[:, 2] += (40.0, -30.0)
     wrong = np.vstack([m, [0, 0, 1]]).ravel().tolist()
     for name, homography in (("/aligned", []), ("/misaligned", wrong)):
-        h = harness(name, {"pipeline.homography": homography, "temporal.alignment_every_n": 1,
+        h = harness(name, {"pipeline.input.homography": homography, "temporal.alignment_every_n": 1,
                            "diagnostics_period": 0.2})
         assert start(h.node) and h.wait_matched()
         t0 = time.monotonic()
