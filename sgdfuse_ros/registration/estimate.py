@@ -11,7 +11,7 @@ previous homography).
    candidates go on.
 2. Fine (half, then the whole working grid): OpenCV's ECC (enhanced correlation coefficient, Gauss-Newton)
    refines a homography from each candidate on the two maps, the IR map masked to where the warped IR image
-   has content; the highest final correlation wins.
+   has content; the candidate with the highest correlation at half resolution is refined at full resolution.
 
 ``calibrate`` registers every pair alone and keeps the consensus (pairs whose warped corners agree); the
 result is the mean of their corners, with ``model`` fitted to it (an affine or similarity is that model
@@ -39,7 +39,6 @@ ANGLES = (-6.0, -3.0, 0.0, 3.0, 6.0)  # degrees: rotations tried by the coarse s
 SCALES = (0.88, 0.94, 1.0, 1.06, 1.12)  # scales tried by the coarse search
 SEARCH_FRACTION = 0.08  # the coarse search tries shifts up to this fraction of the image side
 COARSE_CANDIDATES = 3  # the best coarse results refined by ECC; the highest final correlation wins
-ECC_LEVELS = (0.5, 1.0)  # fine registration at half, then the whole working grid
 ECC_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4)
 
 
@@ -158,13 +157,13 @@ def _level(maps: _Maps, factor: float) -> tuple[np.ndarray, np.ndarray]:
             cv2.resize(maps.ir, size, interpolation=cv2.INTER_AREA))
 
 
-def _ecc(maps: _Maps, h: np.ndarray) -> tuple[float, np.ndarray]:
-    """ECC (Gauss-Newton on the correlation coefficient) from ``h``, at half then full working resolution.
+def _ecc(maps: _Maps, h: np.ndarray, levels: tuple[float, ...]) -> tuple[float, np.ndarray]:
+    """ECC (Gauss-Newton on the correlation coefficient) from ``h`` at each resolution factor of ``levels``.
 
     Returns (correlation, homography working IR grid -> working VIS grid); correlation -1 when it diverges.
     """
     cc = -1.0
-    for factor in ECC_LEVELS:
+    for factor in levels:
         vis, ir = _level(maps, factor)
         s = np.diag([factor, factor, 1.0])
         w = np.linalg.inv(s @ h @ np.linalg.inv(s))  # ECC's warp maps the template (VIS) onto the input (IR)
@@ -188,8 +187,8 @@ def estimate_pair(ir: np.ndarray, vis: np.ndarray, initial: np.ndarray | None = 
     if isinstance(maps, str):
         return PairEstimate(None, reason=maps)
     s = np.diag([4.0, 4.0, 1.0])
-    fits = [_ecc(maps, s @ h @ np.linalg.inv(s)) for _, h in _coarse_search(*_level(maps, 0.25))]
-    corr, h = max(fits, key=lambda fit: fit[0])
+    fits = [_ecc(maps, s @ h @ np.linalg.inv(s), (0.5,)) for _, h in _coarse_search(*_level(maps, 0.25))]
+    corr, h = _ecc(maps, max(fits, key=lambda fit: fit[0])[1], (1.0,))  # the best at half resolution, refined
     if corr < MIN_CORRELATION:
         return PairEstimate(_native(maps, h), corr, f"edges do not match (correlation {corr:.2f} < {MIN_CORRELATION})")
     return PairEstimate(_native(maps, h), corr)
