@@ -11,7 +11,8 @@ previous homography).
    candidates go on.
 2. Fine (half, then the whole working grid): OpenCV's ECC (enhanced correlation coefficient, Gauss-Newton)
    refines a homography from each candidate on the two maps, the IR map masked to where the warped IR image
-   has content; the candidate with the highest correlation at half resolution is refined at full resolution.
+   has content (at half, then full working resolution); the highest final correlation wins, and it must reach
+   ``MIN_CORRELATION`` with an alignment score (``score.alignment_score``) of at least ``MIN_SCORE``.
 
 ``calibrate`` registers every pair alone and keeps the consensus (pairs whose warped corners agree); the
 result is the mean of their corners, with ``model`` fitted to it (an affine or similarity is that model
@@ -33,6 +34,7 @@ MODELS = ("homography", "affine", "similarity")
 WORK_SIDE = 640  # longer side of the working grid
 MIN_EDGE_FRACTION = 0.01  # "little structure": fewer pixels than this with a clear edge (either image)
 MIN_CORRELATION = 0.15  # a pair whose edge maps correlate less than this after registration is not registered
+MIN_SCORE = 0.1  # nor is one whose alignment score (score.py) at the estimate stays below this
 MIN_OVERLAP = 0.5  # fraction of the visible grid the warped IR image must cover
 AGREE_PX = 6.0  # pairs agree when their corners lie within this many working pixels of the median
 ANGLES = (-6.0, -3.0, 0.0, 3.0, 6.0)  # degrees: rotations tried by the coarse search
@@ -187,11 +189,15 @@ def estimate_pair(ir: np.ndarray, vis: np.ndarray, initial: np.ndarray | None = 
     if isinstance(maps, str):
         return PairEstimate(None, reason=maps)
     s = np.diag([4.0, 4.0, 1.0])
-    fits = [_ecc(maps, s @ h @ np.linalg.inv(s), (0.5,)) for _, h in _coarse_search(*_level(maps, 0.25))]
-    corr, h = _ecc(maps, max(fits, key=lambda fit: fit[0])[1], (1.0,))  # the best at half resolution, refined
+    fits = [_ecc(maps, s @ h @ np.linalg.inv(s), (0.5, 1.0)) for _, h in _coarse_search(*_level(maps, 0.25))]
+    corr, h = max(fits, key=lambda fit: fit[0])
+    native = _native(maps, h)
     if corr < MIN_CORRELATION:
-        return PairEstimate(_native(maps, h), corr, f"edges do not match (correlation {corr:.2f} < {MIN_CORRELATION})")
-    return PairEstimate(_native(maps, h), corr)
+        return PairEstimate(native, corr, f"edges do not match (correlation {corr:.2f} < {MIN_CORRELATION})")
+    score = pair_score(_gray(ir), _gray(vis), native)
+    if score < MIN_SCORE:
+        return PairEstimate(native, corr, f"edges do not match (alignment score {score:.2f} < {MIN_SCORE})")
+    return PairEstimate(native, corr)
 
 
 def pair_score(ir: np.ndarray, vis: np.ndarray, homography: np.ndarray | None) -> float:
@@ -265,9 +271,12 @@ def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], model: str = "homograp
         raise RegistrationError("the pairs differ in size (one camera pair at a time)")
     estimates = [estimate_pair(ir, vis, previous) for ir, vis in pairs]
     good = [k for k, e in enumerate(estimates) if not e.reason]
+    reasons = "; ".join(sorted({e.reason for e in estimates if e.reason}))
     if not good:
-        reasons = sorted({e.reason for e in estimates})
-        raise RegistrationError(f"no pair could be registered ({'; '.join(reasons)})")
+        raise RegistrationError(f"no pair could be registered ({reasons})")
+    if len(good) < min_pairs:
+        raise RegistrationError(f"only {len(good)} of {len(pairs)} pairs could be registered, {min_pairs} needed "
+                                f"({reasons})")
     src = corners(ir_shape)
     warped = np.stack([project(estimates[k].homography, src) for k in good])  # (pairs, 4, 2) VIS pixels
     px = WORK_SIDE / max(vis_shape)  # VIS pixels -> working pixels
