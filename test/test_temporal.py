@@ -107,3 +107,39 @@ def test_alignment_monitor_scores_off_the_path_and_warns():
     values, warning = monitor.values()
     assert float(values["alignment.score"]) < 0.3 and "below" in warning
     assert AlignmentMonitor(every_n=0, warn_below=0.3).values() == ({}, "")
+
+
+def test_bag_fuse_with_temporal_state_flickers_less_and_eval_measures_it(tmp_path):
+    """A static scene whose 16-bit thermal gains a small hot object every other frame: per frame, the
+    percentile normalisation rescales the whole thermal image each time (flicker); with the temporal
+    defaults it does not. ``sgdfuse eval --task temporal`` reports both beside the sources."""
+    import json
+
+    import cv2
+
+    from sgdfuse_ros.cli import main
+
+    rng = np.random.default_rng(3)
+    texture = cv2.resize(rng.integers(0, 200, (12, 16), np.uint8), (96, 72), interpolation=cv2.INTER_NEAREST)
+    for k in range(12):
+        ir = texture.copy()
+        if k % 2:
+            ir[:10, :10] = 255  # 100 of 6912 pixels: the 99th percentile jumps
+        for sub, img in (("ir", ir), ("vi", np.dstack([texture] * 3))):
+            (tmp_path / sub).mkdir(exist_ok=True)
+            cv2.imwrite(str(tmp_path / sub / f"{k:03d}.png"), img)
+    assert main(["bag", "make", "--ir", str(tmp_path / "ir"), "--vis", str(tmp_path / "vi"), "-o",
+                 str(tmp_path / "in"), "--fps", "10", "--thermal-encoding", "mono16"]) == 0
+    for name, temporal in (("before", "{thermal_smoothing: 1.0, mask_smoothing: 1.0, output_smoothing: 0.0}"),
+                           ("after", "{}")):
+        params = tmp_path / f"{name}.yaml"
+        params.write_text("/**:\n  ros__parameters:\n    pipeline: {stage1: {method: average}}\n"
+                          f"    sync: {{min_interval: 0.05}}\n    temporal: {temporal}\n")
+        assert main(["bag", "fuse", str(tmp_path / "in"), str(tmp_path / name), "--params", str(params)]) == 0
+    assert main(["eval", "--task", "temporal", "--bags", str(tmp_path / "in"), str(tmp_path / "before"),
+                 str(tmp_path / "after"), "-o", str(tmp_path / "eval")]) == 0
+    m = json.loads((tmp_path / "eval" / "temporal.json").read_text())
+    assert m["vis"]["flicker"] == 0 and m["ir"]["flicker"] < 3.0  # only the hot corner changes
+    assert m["before"]["flicker"] > 5.0  # the whole thermal half of the average jumps
+    assert m["after"]["flicker"] < m["before"]["flicker"] / 4
+    assert m["after"]["flicker"] <= max(m["ir"]["flicker"], m["vis"]["flicker"])
