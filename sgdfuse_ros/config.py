@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .diffusion.condition import NOISES
 from .errors import ConfigError
 from .masks import MaskConfig, build_mask_source
 from .pipeline import FusionPipeline
-from .refiner import NOISES, REFINERS, build_refiner
+from .refiner import REFINERS, build_refiner
 
 
 @dataclass
@@ -70,6 +71,7 @@ class RuntimeConfig:
 
     backend: str = "auto"  # auto | tensorrt | cuda | onnxruntime | cpu
     engines_dir: str = ""  # TensorRT engines; "" = $SGDFUSE_ENGINES or ~/.cache/sgdfuse/engines
+    frame_graph: bool = True  # a learned pipeline off the cpu backend runs as one graph, raw frames to image
 
 
 @dataclass
@@ -147,26 +149,53 @@ def dotted(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 SAM_DEVICES = {"cuda": "cuda", "tensorrt": "cuda", "cpu": "cpu", "onnxruntime": "cpu"}
 
 
+def uses_frame_graph(config: PipelineConfig) -> bool:
+    """A learned pipeline whose backend is not ``cpu`` (``auto``: resolved here) runs as a frame graph."""
+    from .methods.learned import LEARNED_METHODS
+    from .runtime import resolve_backend
+
+    runtime = config.runtime
+    return (runtime.frame_graph and config.stage1.method in LEARNED_METHODS
+            and resolve_backend(runtime.backend) != "cpu")
+
+
 def build_pipeline(config: PipelineConfig) -> FusionPipeline:
-    """The pipeline a configuration describes (models are loaded here, once)."""
+    """The pipeline a configuration describes (models are loaded here, once).
+
+    With a frame graph (``uses_frame_graph``) the stages keep their torch modules on the CPU (the graph is
+    built from them, and they fuse the frames the graph does not take); otherwise the learned models run on
+    ``runtime.backend``.
+    """
     from .methods.learned import LEARNED_METHODS
 
-    stage1, runtime, refiner = config.stage1, config.runtime, config.refiner
+    stage1, runtime, refiner_config = config.stage1, config.runtime, config.refiner
+    frame = uses_frame_graph(config)
+    backend = None if frame else runtime.backend
+    engines_dir = runtime.engines_dir or None
     options: dict[str, Any] = {}
     if stage1.weights:
         options["weights"] = stage1.weights
     if stage1.method in LEARNED_METHODS:
-        options.update(backend=runtime.backend, engines_dir=runtime.engines_dir or None)
-    homography = config.input.homography
-    return FusionPipeline(
+        options.update(backend=backend, engines_dir=engines_dir)
+    homography = np.array(config.input.homography, np.float64).reshape(3, 3) if config.input.homography else None
+    refiner = build_refiner(refiner_config.name, refiner_config.steps, refiner_config.weights, backend=backend,
+                            engines_dir=engines_dir, noise=refiner_config.noise)
+    pipeline = FusionPipeline(
         stage1.method,
         thermal_percentiles=config.input.thermal_percentiles,
-        homography=np.array(homography, np.float64).reshape(3, 3) if homography else None,
+        homography=homography,
         masks=build_mask_source(config.masks, device=SAM_DEVICES.get(runtime.backend, "auto")),
-        refiner=build_refiner(refiner.name, refiner.steps, refiner.weights, backend=runtime.backend,
-                              engines_dir=runtime.engines_dir or None, noise=refiner.noise),
+        refiner=refiner,
         **options,
     )
+    if frame:
+        from .frame.runner import FrameRunner
+
+        name = f"frame_{pipeline.name}".replace("+", "_") + (f"_{refiner.model_name}" if refiner else "")
+        pipeline.frame = FrameRunner(name, pipeline.fuse_fn.module, refiner,  # type: ignore[attr-defined]
+                                     runtime.backend, thermal_percentiles=config.input.thermal_percentiles,
+                                     homography=homography, engines_dir=engines_dir)
+    return pipeline
 
 
 # Named pipelines; the first is the shipped default (`--pipeline default`, the demo, and the node's

@@ -3,7 +3,10 @@
     pair -> prepare (normalise, IR onto the VIS grid) -> masks (optional) -> initial fusion
          -> refiner (optional) -> colour from the VIS chroma -> RGB uint8
 
-Every stage is timed (milliseconds, in ``FusionResult.timings``).
+Every stage is timed (milliseconds, in ``FusionResult.timings``). With a ``frame`` runner (a learned
+pipeline on a backend other than ``cpu``), the stages after the masks run as one frame graph
+(``sgdfuse_ros.frame``) on raw frames, timed as ``frame``; frames it does not take (float images, a
+true-colour thermal image) go the per-stage way.
 """
 
 from __future__ import annotations
@@ -11,13 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from .images import PreparedPair, ThermalRange, prepare_pair, read_image, ycbcr_to_rgb_u8
 from .methods import FuseFn, build_method
 from .timing import timed
+
+if TYPE_CHECKING:
+    from .frame.runner import FrameRunner
 
 
 class MaskSource(Protocol):
@@ -39,7 +45,7 @@ LumaFilter = Callable[[PreparedPair, np.ndarray], np.ndarray]  # (pair, fused lu
 @dataclass
 class FusionResult:
     fused: np.ndarray  # RGB uint8 HxWx3 on the visible grid
-    luma: np.ndarray  # float32 HxW fused luma in [0, 1], before colour and 8-bit rounding
+    luma: np.ndarray | None  # float32 HxW fused luma in [0, 1], before colour and rounding (None: frame graph)
     initial: np.ndarray | None = None  # RGB uint8 stage-1 image, when a refiner ran after it
     initial_luma: np.ndarray | None = None  # its float32 luma, as ``luma`` is the fused image's
     masks: dict[str, np.ndarray] = field(default_factory=dict)  # "ir", "vis": float32 HxW in [0, 1]
@@ -57,6 +63,7 @@ class FusionPipeline:
         refiner: Refiner | None = None,
         thermal_percentiles: tuple[float, float] = (1.0, 99.0),
         homography: np.ndarray | None = None,
+        frame: FrameRunner | None = None,
         **method_options: object,
     ) -> None:
         self.method_name = method if isinstance(method, str) else getattr(method, "__name__", "custom")
@@ -65,6 +72,7 @@ class FusionPipeline:
         self.refiner = refiner
         self.thermal_percentiles = thermal_percentiles
         self.homography = homography
+        self.frame = frame  # the frame graph's runner (None: the per-stage path only)
 
     @property
     def name(self) -> str:
@@ -77,9 +85,22 @@ class FusionPipeline:
     def __call__(self, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb") -> FusionResult:
         """Fuse raw arrays (IR: gray/replicated RGB, 8/16-bit or float; VIS: gray/RGB/BGR)."""
         timings: dict[str, float] = {}
-        with timed(timings, "preprocess"):
-            pair = self.prepare(ir, vis, vis_order)
-        return self.fuse_prepared(pair, timings)
+        spec = None
+        if self.frame is not None:
+            spec = self.frame.spec(ir, vis, vis_order, masks=self.masks is not None)
+        if spec is None:
+            with timed(timings, "preprocess"):
+                pair = self.prepare(ir, vis, vis_order)
+            return self.fuse_prepared(pair, timings)
+        masks: dict[str, np.ndarray] = {}
+        if self.masks is not None:  # the masks run outside the graph, on the prepared pair
+            with timed(timings, "preprocess"):
+                pair = self.prepare(ir, vis, vis_order)
+            with timed(timings, "masks"):
+                masks = self.masks(pair)
+        with timed(timings, "frame"):
+            rgb = self.frame(spec, ir, vis, masks)
+        return FusionResult(fused=rgb, luma=None, masks=masks, timings=timings)
 
     def fuse_prepared(self, pair: PreparedPair, timings: dict[str, float] | None = None,
                       mask_filter: MaskFilter | None = None, luma_filter: LumaFilter | None = None) -> FusionResult:

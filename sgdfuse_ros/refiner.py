@@ -12,17 +12,19 @@ same input gives the same output). The shipped weights are ``refiner_teacher.pt`
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .diffusion.graph import RefinerGraph
 from .errors import CheckpointError, ConfigError, InputError
 from .images import PreparedPair
+from .runtime.base import ModelIO
 from .weights import WEIGHTS_DIR
 
 REFINERS = ("student", "teacher")
-NOISES = ("seeded", "zero")  # the sampler's start x_T: a fixed-seed draw, or the prior's mean
 MODEL_NAME = "refiner_unet"
 
 
@@ -58,8 +60,6 @@ class DiffusionRefiner:
         self.name = Path(weights).stem
         self.runner = None  # with a backend: the whole sampler as one graph on a sgdfuse_ros.runtime backend
         if backend is not None:
-            from .runtime.refiner_graph import RefinerRunner
-
             self.runner = RefinerRunner(self, backend, engines_dir)
 
     def __call__(self, pair: PreparedPair, initial: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
@@ -85,6 +85,47 @@ class DiffusionRefiner:
             noise = initial_noise(tuple(t_init.shape), self.noise).to(self.device)
             x0 = refine_residual(self.model, self.schedule, cond, self.steps, noise, self.mode)
             return refined_image(t_init, x0, self.mu)[0, 0].float().cpu().numpy()
+
+
+    def graph(self) -> RefinerGraph:
+        """This refiner's network and sampler as one module (shares the network, does not copy it)."""
+        return RefinerGraph(self.model, self.schedule, self.steps, self.mode, self.mu).eval()
+
+    @property
+    def model_name(self) -> str:
+        """The model name in engine files: checkpoint stem + step count (another step count, another graph)."""
+        return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{self.name}_{self.steps}steps")
+
+
+REFINER_IO = ModelIO(
+    inputs=(("initial", 1), ("ir", 1), ("vis", 1), ("mask_ir", 1), ("mask_vis", 1), ("noise", 1)),
+    outputs=("refined",))
+
+
+class RefinerRunner:
+    """Runs a ``DiffusionRefiner``'s whole sampler on a runtime backend: arrays in, refined luma out."""
+
+    def __init__(self, refiner: DiffusionRefiner, backend: str, engines_dir: str | Path | None = None) -> None:
+        from .runtime import create_runtime
+
+        self.noise = refiner.noise
+        self.runtime = create_runtime(refiner.graph(), REFINER_IO, name=refiner.model_name, backend=backend,
+                                      engines_dir=engines_dir)
+        self._noise: dict[tuple[int, int], np.ndarray] = {}
+
+    def __call__(self, initial: np.ndarray, ir: np.ndarray, vis: np.ndarray, mask_ir: np.ndarray,
+                 mask_vis: np.ndarray) -> np.ndarray:
+        """float32 HxW arrays (one grid) -> refined luma float32 HxW."""
+        from .diffusion.condition import initial_noise
+
+        shape = initial.shape
+        if shape not in self._noise:
+            self._noise[shape] = initial_noise((1, 1, *shape), self.noise).numpy()
+        arrays = (initial, ir, vis, mask_ir, mask_vis)
+        inputs = {name: np.ascontiguousarray(a, np.float32)[None, None]
+                  for (name, _), a in zip(REFINER_IO.inputs, arrays, strict=False)}
+        inputs["noise"] = self._noise[shape]
+        return self.runtime.run(inputs)["refined"][0, 0]
 
 
 def build_refiner(name: str, steps: int = 0, weights: str | Path = "", device: str = "cpu",

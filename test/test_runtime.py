@@ -258,11 +258,10 @@ def test_the_refiner_graph_has_no_per_step_inputs(refiner_checkpoint):
     import onnx
 
     from sgdfuse_ros.export.onnx import export_onnx
-    from sgdfuse_ros.refiner import DiffusionRefiner
-    from sgdfuse_ros.runtime.refiner_graph import REFINER_IO, refiner_graph
+    from sgdfuse_ros.refiner import REFINER_IO, DiffusionRefiner
 
     def exported(steps: int) -> onnx.ModelProto:
-        graph = refiner_graph(DiffusionRefiner(refiner_checkpoint, steps=steps))
+        graph = DiffusionRefiner(refiner_checkpoint, steps=steps).graph()
         return onnx.load_from_string(export_onnx(graph, REFINER_IO))
 
     graph = exported(3)
@@ -272,12 +271,12 @@ def test_the_refiner_graph_has_no_per_step_inputs(refiner_checkpoint):
 
 
 def test_pipeline_gives_the_same_image_on_cpu_and_onnxruntime(checkpoints, refiner_checkpoint, small_pair):
-    """End to end through FusionPipeline: stage 1 and the refiner both on the chosen backend."""
+    """End to end through FusionPipeline's per-stage path: stage 1 and the refiner both on the backend."""
     results = {}
     for backend in ("cpu", "onnxruntime"):
         config = PipelineConfig.from_dict({"stage1.method": "stage1", "stage1.weights": checkpoints["stage1"],
                                            "refiner.name": "student", "refiner.weights": refiner_checkpoint,
-                                           "runtime.backend": backend})
+                                           "runtime.backend": backend, "runtime.frame_graph": False})
         pipeline = build_pipeline(config)
         assert pipeline.fuse_fn.runtime.backend == pipeline.refiner.runner.runtime.backend == backend
         result = pipeline(*small_pair)

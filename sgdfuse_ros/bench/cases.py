@@ -21,7 +21,7 @@ import numpy as np
 from ..config import PipelineConfig, build_pipeline
 from .stats import cuda_peak_mb, peak_rss_mb, summarize
 
-STAGES = ("preprocess", "masks", "initial", "refiner", "postprocess")
+STAGES = ("preprocess", "masks", "initial", "refiner", "postprocess", "frame")  # frame: the frame graph
 SAMPLE = ("ir/msrs_00055D.png", "vi/msrs_00055D.png")  # a real MSRS pair from samples/, resized per case
 
 
@@ -82,10 +82,9 @@ def with_random_weights(config: PipelineConfig, folder: Path) -> PipelineConfig:
 def pipeline_models(config: PipelineConfig, pipeline: Any) -> list[str]:
     """Names (as in ``model_costs``) of the learned models a pipeline runs: initial fusion, refiner."""
     from ..methods.learned import LEARNED_METHODS
-    from ..runtime.refiner_graph import refiner_model_name
 
     names = [config.stage1.method] if config.stage1.method in LEARNED_METHODS else []
-    return names + ([refiner_model_name(pipeline.refiner)] if pipeline.refiner is not None else [])
+    return names + ([pipeline.refiner.model_name] if pipeline.refiner is not None else [])
 
 
 def run_case(case: Case) -> dict[str, Any]:
@@ -117,13 +116,17 @@ def run_case(case: Case) -> dict[str, Any]:
         totals.append(sum(timings.values()))
         cpu_ms.append(cpu)
     runtime = getattr(pipeline.fuse_fn, "runtime", None)
+    frame = pipeline.frame.runtimes if pipeline.frame is not None else {}
+    if frame:  # the frame graph ran: its runtime (one frame layout here)
+        runtime = next(iter(frame.values()))
+    described = runtime.describe() if runtime is not None else f"numpy/OpenCV ({config.stage1.method})"
     return {
         "models": pipeline_models(config, pipeline),
         **asdict(case),
         "size": f"{case.width}x{case.height}",
         "backend": config.runtime.backend,
         "backend_used": runtime.backend if runtime is not None else "cpu",
-        "runtime": runtime.describe() if runtime is not None else f"numpy/OpenCV ({config.stage1.method})",
+        "runtime": ("frame graph on " if frame else "") + described,
         "build_s": build_s,
         "stages": {s: summarize(v) for s, v in per_stage.items() if v},
         "total": summarize(totals),

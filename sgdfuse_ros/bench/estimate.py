@@ -79,3 +79,50 @@ def estimate_table(result: dict[str, Any], efficiencies: tuple[float, ...] = (0.
                                for gpu in ORIN for e in efficiencies)
             lines.append(f"| {label} ({' + '.join(names)}) | {size} | {gflops:.1f} | {traffic:.0f} | {cells} |")
     return "\n".join(lines) + "\n"
+
+
+_NO_TRAFFIC = {"view", "_unsafe_view", "reshape", "expand", "permute", "slice", "select", "t", "unsqueeze",
+               "squeeze", "alias", "as_strided", "detach", "lift_fresh", "transpose", "empty", "_to_copy", "to",
+               "chunk", "split", "unbind", "flatten"}
+
+
+def op_traffic_mb(module: nn.Module, inputs: tuple[torch.Tensor, ...], conv_bytes: int = 2) -> dict[str, float]:
+    """MB read + written by one call, per kind: ``conv`` (input and output activations at ``conv_bytes`` per
+    value, as ``conv_traffic_mb``) and ``other`` (every other op, unfused, at its own dtype: an upper bound
+    for an engine that fuses elementwise chains). Views and dtype casts count nothing."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_leaves
+
+    totals = {"conv": 0, "other": 0}
+
+    class Count(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            name = func.overloadpacket.__name__
+            if name in ("convolution", "conv2d"):
+                totals["conv"] += (args[0].numel() + out.numel()) * conv_bytes
+            elif name not in _NO_TRAFFIC:
+                tensors = [t for t in tree_leaves((args, kwargs, out)) if isinstance(t, torch.Tensor)]
+                totals["other"] += sum(t.numel() * t.element_size() for t in tensors)
+            return out
+
+    with torch.inference_mode(), Count():
+        module(*inputs)
+    return {kind: value / 1e6 for kind, value in totals.items()}
+
+
+def frame_estimate_rows(label: str, size: str, gflops: float, traffic: dict[str, float],
+                        efficiencies: tuple[float, ...] = (0.10, 0.25)) -> list[str]:
+    """Markdown rows of a frame graph's Orin estimate: conv traffic only, then with the other ops unfused."""
+    rows = []
+    for what, mb in (("conv", traffic["conv"]), ("conv + other ops unfused", traffic["conv"] + traffic["other"])):
+        cells = " | ".join(f"{roofline_ms(gflops, mb, gpu, e)['estimate_ms']:.1f} ms" for gpu in ORIN
+                           for e in efficiencies)
+        rows.append(f"| {label} | {size} | {gflops:.1f} | {what}: {mb:.0f} | {cells} |")
+    return rows
+
+
+def frame_estimate_header(efficiencies: tuple[float, ...] = (0.10, 0.25)) -> list[str]:
+    return ["| frame graph | size | GFLOPs | traffic MB | "
+            + " | ".join(f"{gpu.name} e={e:.0%}" for gpu in ORIN for e in efficiencies) + " |",
+            "|---|---|---:|---|" + "---:|" * len(ORIN) * len(efficiencies)]

@@ -64,9 +64,8 @@ def model_costs(specs: Sequence[str], sizes: Sequence[tuple[int, int]],
     from ..methods.learned import LEARNED_METHODS
     from ..models import load_model
     from ..models.flops import fusion_gflops, gflops
-    from ..refiner import build_refiner
+    from ..refiner import REFINER_IO, build_refiner
     from ..runtime.base import FUSION_IO
-    from ..runtime.refiner_graph import REFINER_IO, refiner_graph, refiner_model_name
     from ..weights import WEIGHTS_DIR
     from .cases import with_random_weights
 
@@ -81,11 +80,11 @@ def model_costs(specs: Sequence[str], sizes: Sequence[tuple[int, int]],
                 m = load_model(config.stage1.weights or WEIGHTS_DIR / f"{method}.pt", method)[0]
                 costs[method] = _cost(m, FUSION_IO, sizes, lambda h, w, m=m: fusion_gflops(m, (h, w)))
             refiner = build_refiner(config.refiner.name, config.refiner.steps, config.refiner.weights)
-            if refiner is not None and refiner_model_name(refiner) not in costs:
-                g = refiner_graph(refiner)
+            if refiner is not None and refiner.model_name not in costs:
+                g = refiner.graph()
                 cost = _cost(g, REFINER_IO, sizes,
                              lambda h, w, g=g: gflops(g, *REFINER_IO.example_inputs(h, w).values()))
-                costs[refiner_model_name(refiner)] = {**cost, "steps": refiner.steps}
+                costs[refiner.model_name] = {**cost, "steps": refiner.steps}
     return costs
 
 

@@ -1,4 +1,6 @@
-"""``sgdfuse export onnx|engines``: ONNX files of the learned models; TensorRT engines for this machine."""
+"""``sgdfuse export onnx|engines|frame``: ONNX files of the learned models, TensorRT engines for this machine,
+and a pipeline's frame graph (raw uint8 frames in, the fused uint8 frame out: its ONNX, and its engine where
+TensorRT and a GPU exist)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 from ..options import split_list
 
@@ -31,6 +34,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                          help="INT8: number of train-split pairs for calibration (default 32)")
     engines.add_argument("--workspace-mb", type=int, default=1024, help="TensorRT builder workspace (MiB)")
     engines.add_argument("--force", action="store_true", help="rebuild even if a valid engine exists")
+    frame = kinds.add_parser("frame", help="write a pipeline's frame graph as ONNX (+ its TensorRT engine)")
+    frame.add_argument("--pipeline", default="default", help="a preset, method name or .yaml (default: default)")
+    frame.add_argument("--size", default="640x480", help="frame size WIDTHxHEIGHT, thermal and RGB (default 640x480)")
+    frame.add_argument("-o", "--out", default="engines", help="output folder of the ONNX (default: engines/)")
+    frame.add_argument("--engines-dir",
+                       help="engine folder (default: $SGDFUSE_ENGINES, else ~/.cache/sgdfuse/engines)")
+    frame.add_argument("--precision", default="fp16", choices=("fp32", "fp16"))
+    frame.add_argument("--no-check", action="store_true", help="skip the onnxruntime-vs-torch parity check")
+    frame.set_defaults(func=run_frame)
     for q in (onnx, engines):
         q.add_argument("--models", default="stage1,seafusion",
                        help="comma-separated: stage1, seafusion, refiner_student, refiner_teacher")
@@ -41,10 +53,78 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(args: argparse.Namespace, name: str):  # -> (module, io, model name in engine files)
-    from ..export.models import load_exportable
+    from ..frame.models import load_exportable
 
     weights = Path(args.weights_dir) / f"{name}.pt" if args.weights_dir else None
     return load_exportable(name, weights, args.refiner_steps)
+
+
+def pipeline_frame_graph(spec: str, height: int, width: int) -> tuple[Any, Any, str]:
+    """(frame graph, its FixedIO, its model name) of the pipeline ``spec`` (a preset, method or .yaml) for
+    HxW uint8 thermal and RGB frames; ConfigError for a pipeline that has no frame graph."""
+    import re
+
+    from ..config import build_pipeline, config_from_spec
+    from ..errors import ConfigError
+    from ..frame.graph import FrameSpec
+    from ..frame.runner import frame_graph
+    from ..methods.learned import LEARNED_METHODS
+
+    label, config = config_from_spec(spec)
+    if config.stage1.method not in LEARNED_METHODS:
+        raise ConfigError(f"pipeline {spec!r}: its initial fusion {config.stage1.method!r} is not a network, so it "
+                          f"has no frame graph (learned: {', '.join(LEARNED_METHODS)})")
+    pipeline = build_pipeline(config.replace({"runtime.backend": "cpu"}))
+    frame_spec = FrameSpec((height, width), (height, width), masks=pipeline.masks is not None)
+    graph = frame_graph(frame_spec, pipeline.fuse_fn.module, pipeline.refiner,  # type: ignore[attr-defined]
+                        pipeline.thermal_percentiles, pipeline.homography)
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"frame_{label}_{frame_spec.name}")
+    return graph, frame_spec.io(), name
+
+
+def run_frame(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    import numpy as np
+    import torch
+
+    from ..errors import ConfigError
+    from ..export.engines import parse_shape
+    from ..export.onnx import OPSET, export_onnx, sha256_hex
+
+    height, width = parse_shape(args.size)
+    graph, io, name = pipeline_frame_graph(args.pipeline, height, width)
+    path = Path(args.out) / f"{name}.onnx"
+    data = export_onnx(graph, io, path=path)
+    meta = {"model": name, "pipeline": args.pipeline, "sha256": sha256_hex(data), "opset": OPSET,
+            "torch": torch.__version__, "inputs": [list(i) for i in io.inputs],
+            "outputs": [list(o) for o in io.output_specs]}
+    if not args.no_check:
+        from ..runtime.onnxrt import OnnxRuntimeRuntime
+
+        inputs = io.example_inputs(seed=1)
+        with torch.inference_mode():
+            ref = graph(*inputs.values()).numpy().astype(np.int16)
+        got = OnnxRuntimeRuntime(data, io).run(inputs)["fused"].astype(np.int16)
+        meta["parity_p99_grey_levels"] = p99 = float(np.percentile(np.abs(got - ref), 99))
+        if p99 > 1.0:
+            raise ConfigError(f"{path}: onnxruntime differs from torch by {p99:.0f} grey levels at the 99th "
+                              "percentile (> 1)")
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    check = f", parity p99 {meta['parity_p99_grey_levels']:.0f} grey levels" if not args.no_check else ""
+    print(f"{path}: {len(data) / 1e6:.2f} MB, sha256 {meta['sha256'][:12]}{check}")
+    if importlib.util.find_spec("tensorrt") is None or not torch.cuda.is_available():
+        print("no TensorRT engine: it needs the tensorrt package and a CUDA device")
+        return 0
+    from ..export import engines as eng
+    from ..export.onnx import model_hash
+    from ..runtime.select import engines_dir_or_default
+
+    engines_dir = engines_dir_or_default(args.engines_dir)
+    spec = eng.EngineSpec(name, model_hash(data), eng.current_device(eng.import_tensorrt()), args.precision,
+                          height, width)
+    print(f"{eng.build_engine(data, spec, engines_dir, io)}: built")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,9 +171,7 @@ def _engines(args: argparse.Namespace, names: list[str]) -> int:
     from ..export import engines as eng
     from ..export.onnx import export_onnx, model_hash
     from ..runtime.select import engines_dir_or_default
-    from ..runtime.tensorrt import import_tensorrt
-
-    device = eng.current_device(import_tensorrt())
+    device = eng.current_device(eng.import_tensorrt())
     engines_dir = engines_dir_or_default(args.engines_dir)
     sizes = [eng.parse_shape(s) for s in split_list(args.sizes)]
     for name in names:

@@ -20,11 +20,11 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..refiner import NOISES
 from .sampler import ddim_sample
 from .schedule import NoiseSchedule
 
 COND_CHANNELS = 5
+NOISES = ("seeded", "zero")  # the sampler's start x_T: a fixed-seed draw, or the prior's mean
 MODES = ("diffusion", "direct")
 
 

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..runtime.base import ModelIO
 from .onnx import model_hash, sha256_hex
+from .spec import IO
 
 log = logging.getLogger(__name__)
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -79,6 +79,14 @@ class EngineSpec:
         return engines_dir / f"{self.stem}.json"
 
 
+def import_tensorrt() -> Any:
+    try:
+        import tensorrt as trt
+    except ImportError as err:
+        raise ConfigError(f"backend 'tensorrt': the tensorrt package does not import ({err})") from None
+    return trt
+
+
 def slug(text: str) -> str:
     """'NVIDIA H100 80GB HBM3' -> 'nvidia-h100-80gb-hbm3' (safe in a file name)."""
     return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-") or "unknown"
@@ -92,7 +100,7 @@ def parse_shape(text: str) -> tuple[int, int]:
     return int(match[2]), int(match[1])
 
 
-def sidecar_dict(spec: EngineSpec, onnx_sha256: str, engine_sha256: str, io: ModelIO,
+def sidecar_dict(spec: EngineSpec, onnx_sha256: str, engine_sha256: str, io: IO,
                  extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return {
         "format": SIDECAR_FORMAT, "model": spec.model, "model_hash": spec.model_hash,
@@ -201,14 +209,14 @@ def calibration_cache_path(engines_dir: Path, spec: EngineSpec) -> Path:
     return engines_dir / f"{spec.model}_{spec.model_hash}_trt{spec.device.tensorrt}_{size}.calib"
 
 
-def calibration_inputs(io: ModelIO, height: int, width: int, count: int,
+def calibration_inputs(io: IO, height: int, width: int, count: int,
                        sets: Sequence[str] | None = None) -> list[dict[str, np.ndarray]]:
     """INT8 calibration batches from the train split only (IR/VIS models), resized to the engine size."""
     import cv2
 
     from ..datasets import TRAIN_SETS, find_pairs
     from ..images import prepare_pair, read_image
-    from ..runtime.base import FUSION_IO
+    from .spec import FUSION_IO
 
     if io != FUSION_IO:
         raise ConfigError("INT8 calibration data is only defined for IR/VIS models (stage1, seafusion);"
@@ -294,11 +302,9 @@ def parse_onnx(trt: Any, onnx_bytes: bytes, model: str) -> tuple[Any, Any, Any]:
     return builder, network, parser  # the parser must outlive the network's use (it owns the weights)
 
 
-def build_engine(onnx_bytes: bytes, spec: EngineSpec, engines_dir: Path, io: ModelIO, *,
+def build_engine(onnx_bytes: bytes, spec: EngineSpec, engines_dir: Path, io: IO, *,
                  workspace_mb: int = 1024, calibration: list[dict[str, np.ndarray]] | None = None) -> Path:
     """Parse the ONNX, build a ``spec.precision`` engine for ``spec``'s size, write it and its sidecar."""
-    from ..runtime.tensorrt import import_tensorrt
-
     trt = import_tensorrt()
     if model_hash(onnx_bytes) != spec.model_hash:
         raise ConfigError(f"ONNX bytes hash to {model_hash(onnx_bytes)}, the spec says {spec.model_hash}")
@@ -310,10 +316,12 @@ def build_engine(onnx_bytes: bytes, spec: EngineSpec, engines_dir: Path, io: Mod
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mb << 20)
     profile = builder.create_optimization_profile()
-    for name, channels in io.inputs:
-        shape = (1, channels, spec.height, spec.width)
-        profile.set_shape(name, shape, shape, shape)
-    config.add_optimization_profile(profile)
+    shapes = io.input_shapes(spec.height, spec.width)
+    dynamic = [network.get_input(i).name for i in range(network.num_inputs) if -1 in network.get_input(i).shape]
+    for name in dynamic:  # pinned to the engine's size; a fixed-shape graph (a frame graph) needs none
+        profile.set_shape(name, shapes[name], shapes[name], shapes[name])
+    if dynamic:
+        config.add_optimization_profile(profile)
     if spec.precision in ("fp16", "int8"):
         config.set_flag(trt.BuilderFlag.FP16)
         keep_reductions_fp32(trt, network, config)

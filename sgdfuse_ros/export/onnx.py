@@ -1,7 +1,8 @@
 """ONNX export of the fusion models: TorchScript-based ``torch.onnx.export(..., dynamo=False)``, opset 17.
 
-Inputs are (1, C, H, W) float32; with ``dynamic=True`` H and W are free (axes named ``height``/``width``),
-otherwise the graph is fixed to the traced size. The export is deterministic (same weights and torch
+``ModelIO`` inputs are (1, C, H, W) float32; with ``shape=None`` H and W are free (axes named
+``height``/``width``), otherwise the graph is fixed to the traced size. A ``FixedIO`` graph (a frame
+graph) has the fixed shapes and dtypes of its spec. The export is deterministic (same weights and torch
 version -> same bytes), so the sha256 of the ONNX bytes identifies the model that TensorRT engines are
 built from (see ``engines.py``).
 """
@@ -17,20 +18,18 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..runtime.base import ModelIO
+from .spec import IO
 
 OPSET = 17
 TRACE_SIZE = (64, 96)  # (H, W) traced for a dynamic graph: small, and not a multiple of any stride
 
 
-def export_onnx(module: nn.Module, io: ModelIO, *, shape: tuple[int, int] | None = None,
+def export_onnx(module: nn.Module, io: IO, *, shape: tuple[int, int] | None = None,
                 path: str | Path | None = None) -> bytes:
     """ONNX bytes of ``module`` (also written to ``path`` if given); ``shape=None`` -> dynamic H/W."""
     height, width = shape or TRACE_SIZE
     example = io.example_inputs(height, width)
-    dynamic_axes = None
-    if shape is None:
-        dynamic_axes = {name: {2: "height", 3: "width"} for name in (*io.input_names, *io.outputs)}
+    dynamic_axes = io.dynamic_axes() if shape is None else None
     out = _export_bytes(module.eval(), tuple(example.values()), io, dynamic_axes)
     if path is not None:
         path = Path(path)
@@ -41,7 +40,7 @@ def export_onnx(module: nn.Module, io: ModelIO, *, shape: tuple[int, int] | None
     return out
 
 
-def _export_bytes(module: nn.Module, args: tuple[torch.Tensor, ...], model_io: ModelIO,
+def _export_bytes(module: nn.Module, args: tuple[torch.Tensor, ...], model_io: IO,
                   dynamic_axes: dict[str, dict[int, str]] | None) -> bytes:
     buffer = BytesIO()
     with warnings.catch_warnings(), torch.no_grad():

@@ -61,6 +61,7 @@ def _factory(name: str):
 
         fuse.__name__ = name
         fuse.checkpoint = info  # type: ignore[attr-defined]
+        fuse.module = model  # type: ignore[attr-defined]  (the network: frame graphs are built from it)
         return fuse
 
     return build

@@ -1,43 +1,24 @@
-"""The ``Runtime`` interface: one model, loaded once, run on named NCHW float32 tensors.
+"""The ``Runtime`` interface: one model, loaded once, run on named tensors described by an I/O spec.
 
 Every backend (``cpu``: torch on the CPU, ``cuda``: torch on the GPU, ``onnxruntime``, ``tensorrt``) takes
-``{input name: array}`` (numpy or torch, any device) and returns ``{output name: float32 numpy array}``;
-the names are the model's ONNX/TensorRT tensor names and, in order, the arguments of its ``forward``.
+``{input name: array}`` (numpy or torch, any device) and returns ``{output name: numpy array}``; the names
+are the model's ONNX/TensorRT tensor names and, in order, the arguments of its ``forward``, described by an
+I/O spec (``export.spec``: ``ModelIO`` for the networks, ``FixedIO`` for the frame graphs).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ..errors import InputError
+from ..export.spec import FUSION_IO, IO, Array, FixedIO, ModelIO, TensorSpec
 
 BACKENDS = ("tensorrt", "cuda", "onnxruntime", "cpu")  # the order ``backend: auto`` tries them in
-Array = np.ndarray | torch.Tensor
-
-
-@dataclass(frozen=True)
-class ModelIO:
-    """A model's image inputs (name, channels), all (1, C, H, W) on one grid, and its output names."""
-
-    inputs: tuple[tuple[str, int], ...]
-    outputs: tuple[str, ...]
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.inputs)
-
-    def example_inputs(self, height: int, width: int, seed: int = 0) -> dict[str, torch.Tensor]:
-        """Random inputs in [0, 1] of the given size (export tracing, parity tests, benchmarks)."""
-        gen = torch.Generator().manual_seed(seed)
-        return {name: torch.rand(1, ch, height, width, generator=gen) for name, ch in self.inputs}
-
-
-FUSION_IO = ModelIO(inputs=(("ir", 1), ("vis", 1)), outputs=("fused",))  # stage 1, SeAFusion
+__all__ = ["BACKENDS", "FUSION_IO", "IO", "Array", "FixedIO", "ModelIO", "Runtime", "TensorSpec", "luma_fuse_fn",
+           "to_cpu_tensor", "to_numpy"]
 
 
 class Runtime(ABC):
@@ -45,7 +26,7 @@ class Runtime(ABC):
 
     backend: str = ""
 
-    def __init__(self, io: ModelIO) -> None:
+    def __init__(self, io: IO) -> None:
         self.io = io
 
     @abstractmethod
@@ -56,35 +37,22 @@ class Runtime(ABC):
         return self.backend
 
     def check_inputs(self, inputs: Mapping[str, Array]) -> tuple[int, int]:
-        """Raise InputError unless ``inputs`` holds exactly the model's inputs, (1, C, H, W) on one grid."""
-        names = set(self.io.input_names)
-        if set(inputs) != names:
-            raise InputError(f"{self.backend} runtime: expected inputs {sorted(names)}, got {sorted(inputs)}")
-        grid: tuple[int, int] | None = None
-        for name, channels in self.io.inputs:
-            shape = tuple(inputs[name].shape)
-            if len(shape) != 4 or shape[:2] != (1, channels):
-                raise InputError(f"{self.backend} runtime: input {name!r} must be (1, {channels}, H, W), "
-                                 f"got {shape}")
-            if grid is not None and shape[2:] != grid:
-                raise InputError(f"{self.backend} runtime: input {name!r} is {shape[2:]}, the others {grid}")
-            grid = shape[2:]  # type: ignore[assignment]
-        assert grid is not None
-        return grid
+        """(H, W) of the inputs; InputError unless they match the model's I/O spec."""
+        return self.io.check(inputs, self.backend)
 
 
-def to_numpy(x: Array) -> np.ndarray:
-    """A C-contiguous float32 numpy array (copied from the GPU if needed)."""
+def to_numpy(x: Array, dtype: np.dtype | type = np.float32) -> np.ndarray:
+    """A C-contiguous numpy array of ``dtype`` (copied from the GPU if needed)."""
     if isinstance(x, torch.Tensor):
-        x = x.detach().to("cpu", torch.float32).numpy()
-    return np.ascontiguousarray(x, dtype=np.float32)
+        x = x.detach().cpu().numpy()
+    return np.ascontiguousarray(x, dtype=dtype)
 
 
-def to_cpu_tensor(x: Array) -> torch.Tensor:
-    """A float32 CPU tensor (no copy for a float32 numpy array or CPU tensor)."""
-    if isinstance(x, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
-    return x.detach().to("cpu", torch.float32)
+def to_cpu_tensor(x: Array, dtype: np.dtype | type = np.float32) -> torch.Tensor:
+    """A CPU tensor of ``dtype`` (no copy for a numpy array or CPU tensor of that dtype)."""
+    if isinstance(x, torch.Tensor) and not x.is_cuda:
+        return x.detach().to(getattr(torch, np.dtype(dtype).name))
+    return torch.from_numpy(to_numpy(x, dtype))
 
 
 def luma_fuse_fn(runtime: Runtime) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:

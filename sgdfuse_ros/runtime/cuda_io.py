@@ -1,15 +1,18 @@
 """Host <-> GPU transfers shared by the ``cuda`` and ``tensorrt`` backends (torch only, no pycuda).
 
 Host arrays are staged through page-locked (pinned) buffers, reused per input name and shape, so the
-copies to and from the GPU are asynchronous (``non_blocking``) on the runtime's own stream.
+copies to and from the GPU are asynchronous (``non_blocking``) on the runtime's own stream. A ``FixedIO``
+model (a frame graph) packs all its inputs into one buffer: one copy in and one copy out per call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import torch
 
-from .base import Array
+from .base import Array, FixedIO
 
 
 class PinnedStaging:
@@ -41,3 +44,47 @@ class PinnedStaging:
         with torch.cuda.stream(self.stream):
             host.copy_(src, non_blocking=True)
         return host
+
+
+class PackedStaging:
+    """All inputs of a ``FixedIO`` in one pinned host buffer and one device buffer: one copy in per call.
+
+    Each input is a byte range of the buffers (256-byte aligned, as TensorRT wants its tensors), viewed
+    with its dtype and shape on both sides; ``device_inputs`` are static views a CUDA graph can be captured
+    on. The outputs come back into pinned buffers, one copy each (a frame graph has one output: the frame).
+    """
+
+    ALIGN = 256
+
+    def __init__(self, io: FixedIO, device: torch.device, stream: torch.cuda.Stream) -> None:
+        self.io, self.stream = io, stream
+        offsets, total = {}, 0
+        for name, shape, dtype in io.inputs:
+            offsets[name] = total
+            total += -(-int(np.prod(shape)) * np.dtype(dtype).itemsize // self.ALIGN) * self.ALIGN
+        self.host_buffer = torch.empty(total, dtype=torch.uint8, pin_memory=True)
+        self.device_buffer = torch.empty(total, dtype=torch.uint8, device=device)
+        self.host_inputs: dict[str, np.ndarray] = {}
+        self.device_inputs: dict[str, torch.Tensor] = {}
+        for name, shape, dtype in io.inputs:
+            size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+            start = offsets[name]
+            self.host_inputs[name] = self.host_buffer[start:start + size].numpy().view(dtype).reshape(shape)
+            self.device_inputs[name] = self.device_buffer[start:start + size].view(getattr(torch, dtype)).view(shape)
+        self.outputs = {name: torch.empty(shape, dtype=getattr(torch, dtype), pin_memory=True)
+                        for name, shape, dtype in io.output_specs}
+
+    def upload(self, inputs: Mapping[str, Array]) -> None:
+        """Host copies into the pinned buffer, then one non-blocking copy to the device (on the stream)."""
+        for name, host in self.host_inputs.items():
+            x = inputs[name]
+            host[...] = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
+        with torch.cuda.stream(self.stream):
+            self.device_buffer.copy_(self.host_buffer, non_blocking=True)
+
+    def download(self, outputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Enqueue one copy per output into its pinned buffer; valid after a sync of the stream."""
+        with torch.cuda.stream(self.stream):
+            for name, host in self.outputs.items():
+                host.copy_(outputs[name], non_blocking=True)
+        return self.outputs

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from .base import Array, ModelIO, Runtime, to_numpy
+from .base import IO, Array, Runtime, to_numpy
 
 log = logging.getLogger(__name__)
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
@@ -49,7 +49,7 @@ def choose_providers(available: Sequence[str], engines_dir: Path | None = None) 
 class OnnxRuntimeRuntime(Runtime):
     backend = "onnxruntime"
 
-    def __init__(self, model: bytes | str | Path, io: ModelIO, *, engines_dir: Path | None = None,
+    def __init__(self, model: bytes | str | Path, io: IO, *, engines_dir: Path | None = None,
                  threads: int = 0, providers: Sequence[str] | None = None) -> None:
         super().__init__(io)
         ort = import_onnxruntime()
@@ -74,6 +74,6 @@ class OnnxRuntimeRuntime(Runtime):
 
     def run(self, inputs: Mapping[str, Array]) -> dict[str, np.ndarray]:
         self.check_inputs(inputs)
-        feeds = {name: to_numpy(inputs[name]) for name in self.io.input_names}
+        feeds = {name: to_numpy(inputs[name], self.io.dtype(name)) for name in self.io.input_names}
         outs = self.session.run(list(self.io.outputs), feeds)
-        return {name: np.asarray(o, np.float32) for name, o in zip(self.io.outputs, outs, strict=True)}
+        return {name: np.asarray(o, self.io.dtype(name)) for name, o in zip(self.io.outputs, outs, strict=True)}

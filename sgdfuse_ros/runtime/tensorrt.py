@@ -20,23 +20,18 @@ import numpy as np
 import torch
 
 from ..errors import CheckpointError, ConfigError
-from .base import Array, ModelIO, Runtime
-from .cuda_io import PinnedStaging
+from ..export.engines import import_tensorrt
+from .base import IO, Array, FixedIO, Runtime
+from .cuda_io import PackedStaging, PinnedStaging
 
 log = logging.getLogger(__name__)
-
-
-def import_tensorrt() -> Any:
-    try:
-        import tensorrt as trt
-    except ImportError as err:
-        raise ConfigError(f"backend 'tensorrt': the tensorrt package does not import ({err})") from None
-    return trt
 
 
 def trt_torch_dtype(trt: Any, dtype: Any) -> torch.dtype:
     table = {trt.float32: torch.float32, trt.float16: torch.float16, trt.int32: torch.int32,
              trt.int8: torch.int8}
+    if hasattr(trt, "uint8"):  # TensorRT >= 8.6: uint8 network inputs and outputs (frame graphs)
+        table[trt.uint8] = torch.uint8
     if dtype not in table:
         raise ConfigError(f"TensorRT tensor type {dtype} is not supported by this runtime")
     return table[dtype]
@@ -45,7 +40,7 @@ def trt_torch_dtype(trt: Any, dtype: Any) -> torch.dtype:
 class TensorRTEngine:
     """One deserialized engine and its execution context, run on ``stream``."""
 
-    def __init__(self, path: Path, io: ModelIO, device: torch.device, stream: torch.cuda.Stream) -> None:
+    def __init__(self, path: Path, io: IO, device: torch.device, stream: torch.cuda.Stream) -> None:
         self.trt = trt = import_tensorrt()
         self.io, self.device, self.stream = io, device, stream
         self.logger = trt.Logger(trt.Logger.WARNING)
@@ -112,7 +107,7 @@ EngineLocator = Callable[[int, int], Path]  # (height, width) -> verified engine
 class TensorRTRuntime(Runtime):
     backend = "tensorrt"
 
-    def __init__(self, locate_engine: EngineLocator, io: ModelIO, *, device: str = "cuda",
+    def __init__(self, locate_engine: EngineLocator, io: IO, *, device: str = "cuda",
                  label: str = "") -> None:
         super().__init__(io)
         import_tensorrt()
@@ -122,6 +117,7 @@ class TensorRTRuntime(Runtime):
         self.device = torch.device(device)
         self.stream = torch.cuda.Stream(self.device)
         self.staging = PinnedStaging(self.device, self.stream)
+        self.packed = PackedStaging(io, self.device, self.stream) if isinstance(io, FixedIO) else None
         self._engines: dict[tuple[int, int], TensorRTEngine] = {}
         self._inputs: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
 
@@ -135,9 +131,12 @@ class TensorRTRuntime(Runtime):
             log.info("tensorrt runtime: loading %s", path)
             engine = TensorRTEngine(path, self.io, self.device, self.stream)
             self._engines[height, width] = engine
-            self._inputs[height, width] = {
-                n: torch.empty(1, c, height, width, dtype=engine.dtype(n), device=self.device)
-                for n, c in self.io.inputs}
+            if self.packed is not None:  # static views of one packed buffer: one copy in per frame
+                self._inputs[height, width] = self.packed.device_inputs
+            else:
+                self._inputs[height, width] = {
+                    n: torch.empty(shape, dtype=engine.dtype(n), device=self.device)
+                    for n, shape in self.io.input_shapes(height, width).items()}
         return self._engines[height, width]
 
     @torch.inference_mode()
@@ -146,9 +145,13 @@ class TensorRTRuntime(Runtime):
         with torch.cuda.stream(self.stream):  # this call's allocations and kernels
             engine = self.engine(*grid)
             device_inputs = self._inputs[grid]
-            for name in self.io.input_names:
-                self.staging.upload(name, inputs[name], device_inputs[name])
-            outputs = {n: t.float() for n, t in engine(device_inputs).items()}
-            hosts = {name: self.staging.download(name, outputs[name]) for name in self.io.outputs}
+            if self.packed is not None:
+                self.packed.upload(inputs)
+                hosts = self.packed.download(engine(device_inputs))
+            else:
+                for name in self.io.input_names:
+                    self.staging.upload(name, inputs[name], device_inputs[name])
+                outputs = {n: t.float() for n, t in engine(device_inputs).items()}
+                hosts = {name: self.staging.download(name, outputs[name]) for name in self.io.outputs}
         self.stream.synchronize()
         return {name: host.numpy().copy() for name, host in hosts.items()}

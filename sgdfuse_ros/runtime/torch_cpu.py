@@ -9,13 +9,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import Array, ModelIO, Runtime, to_cpu_tensor
+from .base import IO, Array, Runtime, to_cpu_tensor
 
 
 class TorchCpuRuntime(Runtime):
     backend = "cpu"
 
-    def __init__(self, module: nn.Module, io: ModelIO) -> None:
+    def __init__(self, module: nn.Module, io: IO) -> None:
         super().__init__(io)
         self.module = copy.deepcopy(module).to("cpu", torch.float32).eval()
 
@@ -24,8 +24,9 @@ class TorchCpuRuntime(Runtime):
 
     def run(self, inputs: Mapping[str, Array]) -> dict[str, np.ndarray]:
         self.check_inputs(inputs)
-        args = [to_cpu_tensor(inputs[name]) for name in self.io.input_names]
+        args = [to_cpu_tensor(inputs[name], self.io.dtype(name)) for name in self.io.input_names]
         with torch.inference_mode():
             out = self.module(*args)
         outs = out if isinstance(out, tuple | list) else (out,)
-        return {name: o.float().numpy() for name, o in zip(self.io.outputs, outs, strict=True)}
+        return {name: o.numpy().astype(self.io.dtype(name), copy=False)
+                for name, o in zip(self.io.outputs, outs, strict=True)}

@@ -1,4 +1,5 @@
-"""The exportable models: initial fusion (stage1, seafusion) and the refiners (the unrolled sampler graph)."""
+"""The exportable graphs built from models: initial fusion (stage1, seafusion) and the refiners (the unrolled
+sampler graph)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 from torch import nn
 
 from ..errors import ConfigError
-from ..runtime.base import FUSION_IO, ModelIO
+from ..export.spec import FUSION_IO, ModelIO
 
 FUSION_MODELS = ("stage1", "seafusion")
 REFINER_MODELS = ("refiner_student", "refiner_teacher")
@@ -19,7 +20,7 @@ def load_exportable(name: str, weights: str | Path | None = None,
     """(module in eval mode on the CPU, its io, its model name in engine files) of an exportable model.
 
     ``weights`` defaults to the shipped ``{name}.pt``; ``refiner_steps`` (0: the checkpoint's own) fixes the
-    refiner's sampler length, as ``PipelineConfig.refiner_steps`` does at run time.
+    refiner's sampler length, as ``PipelineConfig.refiner.steps`` does at run time.
     """
     from ..weights import WEIGHTS_DIR
 
@@ -30,8 +31,8 @@ def load_exportable(name: str, weights: str | Path | None = None,
         from ..models import load_model
 
         return load_model(path, expected_name=name)[0].cpu().eval(), FUSION_IO, name
-    from ..refiner import DiffusionRefiner
-    from ..runtime.refiner_graph import REFINER_IO, refiner_graph, refiner_model_name
+    from ..refiner import REFINER_IO, DiffusionRefiner
 
     refiner = DiffusionRefiner(path, refiner_steps or None)
-    return refiner_graph(refiner).cpu(), REFINER_IO, refiner_model_name(refiner)
+    return refiner.graph().cpu(), REFINER_IO, refiner.model_name
+

@@ -1,0 +1,150 @@
+"""The frame graph: one module from raw frames to the fused frame, built from a pipeline's own modules.
+
+    ir (uint8 HxW, or uint16 as its two bytes HxWx2) + vis (uint8 HxW[xC], RGB or BGR)
+      -> thermal normalisation (/255, or the 16-bit percentiles; or given (low, high) counts)
+      -> IR onto the visible grid (resize matrices, or the homography with grid_sample)
+      -> luma/chroma -> initial fusion (stage 1) -> the refiner's unrolled sampler (optional)
+      -> colour back -> uint8 HxWx3 (RGB or BGR)
+
+Masks (SAM or the offline provider, computed outside the graph) enter as float32 inputs on the visible
+grid. One graph serves one frame size and layout (``FrameSpec``), as a camera's resolution is fixed:
+the resize and warp become constant matrices and grids, and engines are pinned to one size anyway.
+On the CPU it gives the per-stage pipeline's images (``FusionPipeline.fuse_prepared``) to rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..runtime.base import FixedIO
+from . import ops
+
+THERMAL_BITS = (8, 16)
+ORDERS = ("rgb", "bgr")
+
+
+@dataclass(frozen=True)
+class FrameSpec:
+    """The layout of the frames one graph takes: sizes, thermal bit depth, visible channels and order."""
+
+    ir_shape: tuple[int, int]  # (H, W) of the thermal frame
+    vis_shape: tuple[int, int]  # (H, W) of the visible frame (the output grid)
+    vis_channels: int = 3  # 1 (gray), 3 or 4 (the 4th is ignored)
+    ir_bits: int = 8  # 16: the uint16 frame enters as its bytes, (H, W, 2) uint8 (little-endian)
+    vis_order: str = "rgb"
+    out_order: str = "rgb"
+    masks: bool = True  # mask_ir / mask_vis inputs (else zero masks)
+    thermal_range: bool = False  # a (low, high) input in thermal counts replaces the per-frame percentiles
+
+    @classmethod
+    def of(cls, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb", *, masks: bool = True,
+           thermal_range: bool = False, out_order: str = "rgb") -> FrameSpec | None:
+        """The spec of a gray uint8/uint16 thermal frame and a uint8 visible frame; None for other inputs."""
+        if ir.ndim != 2 or ir.dtype not in (np.uint8, np.uint16) or vis.dtype != np.uint8:
+            return None
+        if vis_order not in ORDERS or (vis.ndim == 3 and vis.shape[2] not in (1, 3, 4)):
+            return None
+        channels = 1 if vis.ndim == 2 else vis.shape[2]
+        return cls(ir.shape, vis.shape[:2], channels, 8 * ir.dtype.itemsize, vis_order, out_order, masks,
+                   thermal_range)
+
+    def io(self) -> FixedIO:
+        h, w = self.vis_shape
+        ir = ("ir", (*self.ir_shape, 2) if self.ir_bits == 16 else self.ir_shape, "uint8")
+        vis = ("vis", (h, w) if self.vis_channels == 1 else (h, w, self.vis_channels), "uint8")
+        inputs = [ir, vis]
+        if self.thermal_range:
+            inputs.append(("thermal_range", (2,), "float32"))
+        if self.masks:
+            inputs += [("mask_ir", (h, w), "float32"), ("mask_vis", (h, w), "float32")]
+        return FixedIO(tuple(inputs), (("fused", (h, w, 3), "uint8"),))
+
+    @property
+    def name(self) -> str:
+        """A file-name part that tells graphs of one pipeline apart."""
+        (ih, iw), (h, w) = self.ir_shape, self.vis_shape
+        flags = ("m" if self.masks else "") + ("r" if self.thermal_range else "")
+        return (f"ir{iw}x{ih}u{self.ir_bits}_vis{w}x{h}c{self.vis_channels}{self.vis_order}"
+                f"_{self.out_order}{'_' + flags if flags else ''}")
+
+
+@dataclass(frozen=True)
+class RefinerParts:
+    """What the frame graph needs of a ``DiffusionRefiner``: its graph (network + sampler) and settings."""
+
+    graph: nn.Module  # diffusion.graph.RefinerGraph: (initial, ir, vis, mask_ir, mask_vis, noise) -> refined
+    noise: torch.Tensor  # x_T for the frame size, (1, 1, H, W)
+    stretch: dict[str, float] | None  # contrast normalisation settings (low, high percentiles, knee)
+
+
+class FrameGraph(nn.Module):
+    """Raw frames -> fused uint8 frame, for one ``FrameSpec``; see the module doc."""
+
+    def __init__(self, spec: FrameSpec, initial: nn.Module, refiner: RefinerParts | None = None, *,
+                 thermal_percentiles: tuple[float, float] = (1.0, 99.0),
+                 homography: np.ndarray | None = None) -> None:
+        super().__init__()
+        self.spec, self.initial, self.thermal_percentiles = spec, initial, thermal_percentiles
+        self.refiner = refiner.graph if refiner is not None else None
+        self.stretch = refiner.stretch if refiner is not None else None
+        if refiner is not None:
+            self.register_buffer("noise", refiner.noise.reshape(1, 1, *spec.vis_shape).float())
+        self.warp = homography is not None
+        if homography is not None:
+            grid = ops.homography_grid(homography, spec.ir_shape, spec.vis_shape)
+            self.register_buffer("grid", torch.from_numpy(grid))
+        self.resize = homography is None and spec.ir_shape != spec.vis_shape
+        if self.resize:
+            rows, cols = ops.resize_matrices(spec.ir_shape, spec.vis_shape)
+            self.register_buffer("rows", torch.from_numpy(rows))
+            self.register_buffer("cols_t", torch.from_numpy(np.ascontiguousarray(cols.T)))
+
+    def thermal(self, ir: torch.Tensor, thermal_range: torch.Tensor | None) -> torch.Tensor:
+        """Thermal frame -> (1, 1, H, W) float in [0, 1] on the visible grid."""
+        counts = ir[..., 0].float() + 256.0 * ir[..., 1].float() if self.spec.ir_bits == 16 else ir.float()
+        if thermal_range is not None:
+            unit = ops.normalise_thermal(counts, thermal_range[0], thermal_range[1])
+        elif self.spec.ir_bits == 16:
+            lo, hi = ops.percentiles(counts.reshape(-1), self.thermal_percentiles, 0.0, 65535.0, iters=17)
+            unit = ops.normalise_thermal(counts, lo, hi)
+        else:
+            unit = counts / 255.0
+        if self.resize:
+            unit = self.rows @ unit @ self.cols_t
+        unit = unit[None, None]
+        if self.warp:
+            unit = ops.warp(unit, self.grid)
+        return unit
+
+    def visible(self, vis: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Visible frame -> luma (1, 1, H, W) and chroma Cb, Cr (None for a gray frame)."""
+        unit = vis.float() / 255.0
+        if self.spec.vis_channels == 1:
+            return unit.reshape(1, 1, *self.spec.vis_shape), None, None
+        rgb = unit[..., :3].permute(2, 0, 1)[None]
+        if self.spec.vis_order == "bgr":
+            rgb = ops.reverse_channels(rgb)
+        return ops.rgb_to_ycbcr(rgb)
+
+    def forward(self, ir: torch.Tensor, vis: torch.Tensor, *rest: torch.Tensor) -> torch.Tensor:
+        thermal_range = rest[0] if self.spec.thermal_range else None
+        masks = rest[1 if self.spec.thermal_range else 0:]
+        ir_y = self.thermal(ir, thermal_range)
+        vis_y, cb, cr = self.visible(vis)
+        fused = torch.clamp(self.initial(ir_y, vis_y), 0.0, 1.0)
+        if self.refiner is not None:
+            zeros = torch.zeros_like(vis_y)
+            m_ir, m_vis = (m[None, None] for m in masks) if masks else (zeros, zeros)
+            images = [fused, ir_y, vis_y]
+            if self.stretch:
+                lo, hi = ops.stretch_range(fused, self.stretch["low"], self.stretch["high"])
+                images = [ops.contrast_stretch(x, lo, hi, self.stretch["knee"]) for x in images]
+            fused = torch.clamp(self.refiner(*images, m_ir, m_vis, self.noise), 0.0, 1.0)
+        rgb = fused.expand(1, 3, *self.spec.vis_shape) if cb is None or cr is None else ops.ycbcr_to_rgb(fused, cb, cr)
+        if self.spec.out_order == "bgr":
+            rgb = ops.reverse_channels(rgb)
+        return ops.to_u8(rgb[0].permute(1, 2, 0))
