@@ -195,6 +195,12 @@ class StreamTemporal:
         self.alignment = AlignmentMonitor(params.alignment_every_n, params.alignment_warn_below, homography)
         self._resets = 0
 
+    @property
+    def smooths(self) -> bool:
+        """Whether any state is carried from frame to frame (False for ``PER_FRAME``)."""
+        p = self.params
+        return p.thermal_smoothing < 1.0 or p.mask_smoothing < 1.0 or p.output_smoothing > 0.0
+
     def thermal_range(self, gray: np.ndarray) -> tuple[float, float]:
         value = self.agc(gray)
         if self.agc.resets != self._resets:  # a new scene: the masks restart too
