@@ -4,8 +4,7 @@ Thermal and visible intensities are unrelated, but both images have edges where 
 cameras are registered, the edges coincide. The score is the Pearson correlation of the two gradient-magnitude
 maps over the pixels the IR image covers, each map minus its local mean (a Gaussian of ``DETAIL_SIGMA``), so
 that the images' coarse layout (more edges below the horizon in both) does not correlate by itself: about
-0.15-0.5 on the registered m3svd clips, about 0 (-0.03..0.03) once they are misaligned by 5 px or more
-(docs/registration.md).
+0.2-0.5 on the registered m3svd clips, near 0 for a wrong warp (docs/registration.md).
 """
 
 from __future__ import annotations
