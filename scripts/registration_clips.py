@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sgdfuse_ros.bag.pairs import video_pairs
 from sgdfuse_ros.datasets import find_pairs
 from sgdfuse_ros.images import read_image
 from sgdfuse_ros.registration import RegistrationError, calibrate
 from sgdfuse_ros.registration.estimate import _gray, pair_score
-from sgdfuse_ros.registration.sources import video_pairs
 
 CLIPS = ("0111_1716", "1230_1202", "0113_1714", "0117_1605", "0117_1620")  # replay, then training clips
 

@@ -26,11 +26,11 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sgdfuse_ros.bag.pairs import video_pairs
 from sgdfuse_ros.datasets import find_pairs
 from sgdfuse_ros.images import read_image
 from sgdfuse_ros.registration import RegistrationError, calibrate
 from sgdfuse_ros.registration.estimate import corners, project
-from sgdfuse_ros.registration.sources import video_pairs
 
 SETS = ("video:0113_1714,0117_1605", "roadscene", "llvip_test12", "msrs_test")
 SMOKE_CLIP = "0117_1620"  # a training clip whose visible image is mostly hidden by smoke: must be refused

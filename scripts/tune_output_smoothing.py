@@ -36,8 +36,8 @@ def main() -> int:
     torch.set_num_threads(1)
     _, pipeline = pipeline_from_spec(args.pipeline)
     temporal = StreamTemporal(dataclasses.replace(TemporalParams(), output_smoothing=0.0, alignment_every_n=0))
+    from sgdfuse_ros.bag.pairs import _video_frames
     from sgdfuse_ros.datasets import shared_root
-    from sgdfuse_ros.registration.sources import _video_frames
 
     video = shared_root() / "data" / "video" / "m3svd"
     idx = list(range(args.frames))

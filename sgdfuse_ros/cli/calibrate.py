@@ -57,10 +57,10 @@ def write_params(base: Path, out: Path, homography: list[float], note: str) -> N
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from ..bag.pairs import load_pairs
     from ..datasets import REPO_ROOT
     from ..errors import InputError
     from ..registration import calibrate
-    from ..registration.sources import load_pairs
     from ..registration.target import calibrate_target
     from ..stream.node_params import params_from_flat, read_ros_params_yaml
 

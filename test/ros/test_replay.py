@@ -139,7 +139,7 @@ def test_a_wrong_homography_raises_the_alignment_warning(shared_data, tmp_path, 
     import cv2
     import numpy as np
 
-    from sgdfuse_ros.registration.sources import video_pairs
+    from sgdfuse_ros.bag.pairs import video_pairs
 
     pairs = video_pairs("0111_1716", 3)
     m = cv2.getRotationMatrix2D((320, 240), 8.0, 1.0)

@@ -1,4 +1,4 @@
-"""Image pairs for calibration from a bag, two videos, ``ir/`` + ``vi/`` folders or a shared clip name."""
+"""Image pairs for calibration (``sgdfuse calibrate``) from a bag, two videos, ``ir/`` + ``vi/`` folders or a clip."""
 
 from __future__ import annotations
 
@@ -63,8 +63,8 @@ def video_pairs(clip: str, count: int) -> list[tuple[np.ndarray, np.ndarray]]:
 def bag_pairs(path: Path, count: int, thermal_topic: str = "/thermal/image", rgb_topic: str = "/rgb/image",
               slop_s: float = 0.02) -> list[tuple[np.ndarray, np.ndarray]]:
     """``count`` pairs spread over a bag: each chosen RGB message with the thermal one nearest in stamp."""
-    from ..bag.io import open_reader, stamp_ns, typestore
     from ..stream.encodings import to_pipeline_input
+    from .io import open_reader, stamp_ns, typestore
 
     store = typestore()
     with open_reader(path) as reader:
