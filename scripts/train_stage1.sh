@@ -33,3 +33,15 @@ $PY -m sgdfuse_ros train seafusion --out runs/seafusion --steps 1000 --batch 6 -
 # 3. Ship: copy the weights and record them in sgdfuse_ros/weights/manifest.json.
 $PY -m sgdfuse_ros ship runs/stage1_g1.3/model.pt sgdfuse_ros/weights/stage1.pt
 $PY -m sgdfuse_ros ship runs/seafusion/model.pt sgdfuse_ros/weights/seafusion.pt
+
+# 4. Issue 22 (docs/stage1.md): the faithful blend output with the noise-proof objective and augmentation,
+#    two base sizes; the rule keeps the shipped stage 1 (shipped: nothing).
+nohup $PY -m sgdfuse_ros train stage1 --out runs/stage1_blend --steps 800 --batch 8 --crop 96 --lr 1e-3 --seed 0 \
+    --texture-gain 1.0 --w-ssim 1 --intensity-target saliency --clean-gradient --augment --output blend \
+    --val-every 400 --threads 1 --no-progress > runs/stage1_blend.out 2>&1 &
+nohup $PY -m sgdfuse_ros train stage1 --out runs/stage1_blend_r15 --steps 400 --batch 8 --crop 96 --lr 1e-3 \
+    --seed 0 --texture-gain 1.0 --w-ssim 1 --intensity-target saliency --clean-gradient --augment --output blend \
+    --base-radius 15 --val-every 0 --threads 1 --no-progress > runs/stage1_blend_r15.out 2>&1 &
+wait
+$PY -m sgdfuse_ros select sgdfuse_ros/weights/stage1.pt runs/stage1_blend/model.pt runs/stage1_blend_r15/model.pt \
+    --out runs/sel_stage1

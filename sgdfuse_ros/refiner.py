@@ -2,12 +2,14 @@
 
 ``DiffusionRefiner(weights)(pair, initial, masks) -> refined luma``: initial fusion, IR and VIS are
 contrast-normalised by a monotone map fitted to the initial fusion (``diffusion.contrast``, when the
-checkpoint asks for it), then the network generates the residual over the normalised initial fusion,
+checkpoint asks for it; with ``stretch.base_radius`` only the base layer is mapped, the detail layer keeps
+gain 1), then the network generates the residual over the normalised initial fusion,
 conditioned on [initial, IR, VIS, IR mask, VIS mask] (``diffusion.condition``),
 with ``steps`` deterministic DDIM evaluations from a fixed x_T (``noise``: a fixed-seed draw, or zero; the
 same input gives the same output). The shipped weights are ``refiner_teacher.pt`` (many steps) and
 ``refiner_student.pt`` (the distilled few-step student that the default pipeline runs). No masks this frame
-(``{}``) means zero masks.
+(``{}``) means zero masks. With ``bound_radius`` > 0 in the checkpoint's diffusion meta the refined luma is
+clamped to the local range of [initial, IR, VIS] (``diffusion.condition.bound_to_sources``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class DiffusionRefiner:
         self.mode = str(diff["mode"])
         self.mu = float(diff["residual_mu"])
         self.stretch: dict[str, float] | None = diff.get("stretch")  # contrast normalisation, fitted per frame
+        self.bound_radius = int(diff.get("bound_radius", 0))  # 0: the refined luma is not clamped
         self.steps = int(steps if steps else diff["steps"])
         if self.steps < 1:
             raise ConfigError(f"refiner steps must be >= 1, got {self.steps}")
@@ -65,7 +68,7 @@ class DiffusionRefiner:
     def __call__(self, pair: PreparedPair, initial: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
         import torch
 
-        from .diffusion.condition import condition, initial_noise, refine_residual, refined_image
+        from .diffusion.condition import bound_to_sources, condition, initial_noise, refine_residual, refined_image
         from .diffusion.contrast import ContrastStretch
 
         if initial.shape != pair.shape:
@@ -74,17 +77,22 @@ class DiffusionRefiner:
         images = [initial, pair.ir, pair.vis]
         if self.stretch:
             stretch = ContrastStretch.fit(initial, self.stretch["low"], self.stretch["high"], self.stretch["knee"])
-            images = [stretch(x) for x in images]
+            radius = int(self.stretch.get("base_radius", 0))
+            images = [stretch.base_only(x, radius) if radius else stretch(x) for x in images]
         arrays = [*images, masks.get("ir", zeros), masks.get("vis", zeros)]
-        if self.runner is not None:
-            return self.runner(*arrays)
         with torch.inference_mode():
             tensors = [torch.from_numpy(np.ascontiguousarray(a, np.float32))[None, None] for a in arrays]
-            t_init, t_ir, t_vis, t_mir, t_mvis = (t.to(self.device) for t in tensors)
-            cond = condition(t_init, t_ir, t_vis, t_mir, t_mvis)
-            noise = initial_noise(tuple(t_init.shape), self.noise).to(self.device)
-            x0 = refine_residual(self.model, self.schedule, cond, self.steps, noise, self.mode)
-            return refined_image(t_init, x0, self.mu)[0, 0].float().cpu().numpy()
+            if self.runner is not None:
+                refined = torch.from_numpy(np.ascontiguousarray(self.runner(*arrays), np.float32))[None, None]
+            else:
+                t_init, t_ir, t_vis, t_mir, t_mvis = (t.to(self.device) for t in tensors)
+                cond = condition(t_init, t_ir, t_vis, t_mir, t_mvis)
+                noise = initial_noise(tuple(t_init.shape), self.noise).to(self.device)
+                x0 = refine_residual(self.model, self.schedule, cond, self.steps, noise, self.mode)
+                refined = refined_image(t_init, x0, self.mu).float().cpu()
+            if self.bound_radius:
+                refined = bound_to_sources(refined, torch.cat(tensors[:3], dim=1), self.bound_radius)
+            return refined[0, 0].numpy()
 
 
     def graph(self) -> RefinerGraph:

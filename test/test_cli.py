@@ -58,6 +58,8 @@ def test_eval_writes_reports_and_records_failures(tmp_path, pair_folder, capsys)
     gff = next(r for r in summary if r["method"] == "gff")
     avg = next(r for r in summary if r["method"] == "average")
     assert float(gff["SF"]) > float(avg["SF"])  # averaging blurs: lowest spatial frequency
+    assert float(avg["NR med"]) < 1.0 and all(r["NR"] for r in rows if not r["error"])  # noise beside the nine
+    assert "| method | EN | MI | SD | SF | AG | VIF | Qabf | SCD | SSIM | NR med | OS med |" in capsys.readouterr().out
 
 
 def test_eval_writes_published_md_beside_its_reports(tmp_path, pair_folder, capsys):
@@ -67,6 +69,7 @@ def test_eval_writes_published_md_beside_its_reports(tmp_path, pair_folder, caps
     main(["eval", "--methods", "average", "--datasets", str(pair_folder), "-o", str(out), "--published", str(peers)])
     text = (out / "published.md").read_text()
     assert "| blur (published) |" in text and "- average vs blur: **1 of 2** (SF)" in text
+    assert "| EN | SF | NR med | OS med |" in text and "| blur (published) | **99** | 0.001 | – | – |" in text
     assert main(["eval", "--methods", "average", "--datasets", str(pair_folder), "-o", str(tmp_path / "x"),
                  "--published", str(tmp_path / "missing.md")]) == 2
     assert not (tmp_path / "x").exists()  # the bad file stopped it before any work

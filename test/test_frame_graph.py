@@ -230,3 +230,24 @@ def test_a_fixed_io_runtime_refuses_wrong_dtypes_and_shapes():
         runtime.run({"x": x.astype(np.float32)})
     with pytest.raises(InputError, match="got uint8 \\(6, 4\\)"):
         runtime.run({"x": x.T.copy()})
+
+
+def test_the_refiner_output_options_match_the_per_stage_refiner(tmp_path, samples_dir):
+    from sgdfuse_ros.models.build import read_checkpoint
+    from sgdfuse_ros.weights import WEIGHTS_DIR
+
+    ckpt = read_checkpoint(WEIGHTS_DIR / "refiner_student.pt")  # the student with both options set
+    ckpt["meta"]["diffusion"]["bound_radius"] = 3
+    ckpt["meta"]["diffusion"]["stretch"]["base_radius"] = 7
+    torch.save(ckpt, tmp_path / "student.pt")
+    config = config_from_spec("default")[1].replace({"runtime.backend": "cpu",
+                                                     "refiner.weights": str(tmp_path / "student.pt")})
+    pipeline = build_pipeline(config)
+    ir, vis = (read_image(samples_dir / side / "msrs_00055D.png") for side in ("ir", "vi"))
+    result = pipeline(ir, vis)
+    assert grey_level_p99(graph_image(pipeline, ir, vis, result.masks), result.fused) <= 1.0
+    img = np.random.default_rng(2).random((40, 52)).astype(np.float32) * 0.6 + 0.1
+    stretch = ContrastStretch.fit(img, 1.0, 99.0, 0.9)
+    lo, hi = ops.stretch_range(torch.from_numpy(img), 1.0, 99.0)
+    got = ops.base_only_stretch(torch.from_numpy(img)[None, None], lo, hi, 0.9, 3)[0, 0].numpy()
+    assert np.abs(got - stretch.base_only(img, 3)).max() < 1e-5

@@ -170,3 +170,36 @@ def test_to_gray_u8() -> None:
         to_gray_u8(rgb.astype(np.float32))
     with pytest.raises(ValueError, match="HxWx3"):
         to_gray_u8(np.zeros((2, 2, 4), np.uint8))
+
+
+@pytest.mark.parametrize("sigma", [2.0, 5.0, 10.0])
+@pytest.mark.parametrize("background", ["flat", "smooth"])
+def test_immerkaer_recovers_known_noise(sigma: float, background: str) -> None:
+    from sgdfuse_ros.metrics import immerkaer_sigma
+
+    rng = np.random.default_rng(int(sigma * 10))
+    y, x = np.mgrid[0:240, 0:320].astype(np.float64)
+    clean = np.full(y.shape, 120.0) if background == "flat" else 60.0 + 0.3 * x + 40.0 * np.sin(y / 40.0)
+    noisy = clean + rng.normal(0.0, sigma, clean.shape)
+    assert immerkaer_sigma(noisy) == pytest.approx(sigma, rel=0.05)
+    u8 = np.clip(np.round(noisy), 0, 255).astype(np.uint8)  # quantised as `sgdfuse eval` scores it
+    assert immerkaer_sigma(u8) == pytest.approx(np.sqrt(sigma**2 + 1 / 12), rel=0.05)
+
+
+def test_noise_ratio_and_overshoot() -> None:
+    rng = np.random.default_rng(3)
+    _, x = np.mgrid[0:120, 0:160].astype(np.float64)
+    ir = np.clip(80 + 0.5 * x + rng.normal(0, 4, x.shape), 0, 255).astype(np.uint8)
+    vis = np.clip(100 + 40 * (x > 80) + rng.normal(0, 2, x.shape), 0, 255).astype(np.uint8)
+    blend = ((ir.astype(np.uint16) + vis) // 2).astype(np.uint8)
+    names = ["NR", "OS"]
+    same = compute_metrics(ir, ir, vis, names)
+    assert same["NR"] == pytest.approx(1.0) and same["OS"] == 0.0
+    mixed = compute_metrics(blend, ir, vis, names)
+    assert mixed["NR"] < 1.0 and mixed["OS"] == 0.0  # averaging independent noise lowers it; no halo
+    smooth = cv2.GaussianBlur(ir.astype(np.float64), (0, 0), 2.0)
+    grainy = np.clip(smooth + 3.0 * (ir - smooth), 0, 255).astype(np.uint8)  # detail (and noise) x3
+    assert compute_metrics(grainy, ir, vis, ["NR"])["NR"] == pytest.approx(3.0, rel=0.15)
+    step = vis.astype(np.float64)
+    sharpened = np.clip(step + 2.0 * (step - cv2.GaussianBlur(step, (0, 0), 3.0)), 0, 255).astype(np.uint8)
+    assert compute_metrics(sharpened, vis, vis, ["OS"])["OS"] > 0.5  # unsharp-mask rims at the step

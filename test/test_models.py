@@ -167,3 +167,47 @@ def test_shipped_weights_load(name: str) -> None:
     out = fuse(np.full((16, 16), 0.2, np.float32), np.full((16, 16), 0.6, np.float32))
     assert out.shape == (16, 16) and out.min() >= 0.0 and out.max() <= 1.0
     assert fuse.checkpoint["meta"]["validation"]  # trained, with validation results recorded
+
+
+def test_blend_output_starts_at_the_average_and_stays_within_its_bounds() -> None:
+    from sgdfuse_ros.models.stage1 import MAX_DETAIL_GAIN
+
+    ir, vis = _pair(1, 24, 40)
+    model = build_model("stage1", output="blend").eval()
+    with torch.inference_mode():
+        assert torch.allclose(model(ir, vis), (ir + vis) / 2, atol=1e-6)
+        torch.manual_seed(1)
+        torch.nn.init.normal_(model.head.weight, std=2.0)  # any head: a convex base, a bounded detail gain
+        flat_ir, flat_vis = torch.full_like(ir, 0.2), torch.full_like(vis, 0.6)
+        out = model(flat_ir, flat_vis)  # flat sources: no detail, so only a blend of 0.2 and 0.6
+        assert out.min() >= 0.2 - 1e-6 and out.max() <= 0.6 + 1e-6
+        noise = 0.5 + 0.05 * torch.randn(1, 1, 64, 64)
+        detail = model(noise, torch.full_like(noise, 0.5)) - 0.5
+        assert detail.std() <= MAX_DETAIL_GAIN * (noise - 0.5).std()  # grain at most 1.5x the source's
+    with pytest.raises(ConfigError, match="output"):
+        build_model("stage1", output="free")
+
+
+def test_objective_options_against_noise_and_wash_out() -> None:
+    from sgdfuse_ros.training.losses import guided_smooth, saliency_target
+
+    torch.manual_seed(0)
+    step = torch.zeros(1, 1, 40, 40)
+    step[..., 20:] = 0.6
+    noisy = step + 0.01 * torch.randn_like(step)
+    smooth = guided_smooth(noisy)
+    assert (smooth - step)[..., 4:16].std() < 0.4 * (noisy - step)[..., 4:16].std()  # grain goes
+    assert (smooth[..., 22:].mean() - smooth[..., :18].mean()).item() == pytest.approx(0.6, abs=0.02)  # edge stays
+    # the noisy source earns no gradient target the clean one would not give
+    clean = gradient_loss(step, noisy, step, clean=True)
+    assert clean < 0.5 * gradient_loss(step, noisy, step)
+    # two bright sources: the saliency target stays between them (max would take the brighter everywhere)
+    bright_ir = 0.7 + 0.1 * torch.rand(1, 1, 32, 32)
+    bright_vis = 0.6 + 0.2 * (torch.arange(32.0) / 31).expand(1, 1, 32, 32)
+    target = saliency_target(bright_ir, bright_vis)
+    assert (target <= torch.maximum(bright_ir, bright_vis) + 1e-6).all()
+    assert (target >= torch.minimum(bright_ir, bright_vis) - 1e-6).all()
+    assert target.mean() < torch.maximum(bright_ir, bright_vis).mean() - 0.01
+    assert intensity_loss(target, bright_ir, bright_vis, "saliency") == 0.0
+    with pytest.raises(ConfigError, match="intensity_target"):
+        FusionLoss(intensity_target="min")

@@ -244,3 +244,41 @@ def test_ship_command_ships_a_refiner_with_its_cost(tmp_path, small_checkpoint, 
     assert entry["model"] == "refiner_unet" and entry["evaluations"] == DIFFUSION["steps"]
     assert entry["gflops_640x480_total"] == pytest.approx(entry["gflops_640x480"] * DIFFUSION["steps"], rel=1e-3)
     assert f"shipped {dest}" in capsys.readouterr().out
+
+
+def test_bounded_output_stays_within_the_local_range_of_its_sources(tmp_path):
+    from sgdfuse_ros.diffusion.condition import bound_to_sources
+
+    torch.manual_seed(0)
+    sources = torch.rand(1, 3, 20, 24)
+    wild = torch.randn(1, 1, 20, 24) * 3
+    out = bound_to_sources(wild, sources, 1)
+    padded = torch.nn.functional.pad(sources, (1, 1, 1, 1), mode="replicate")
+    windows = padded.unfold(2, 3, 1).unfold(3, 3, 1)  # (1, 3, 20, 24, 3, 3)
+    low, high = windows.amin(dim=(1, 4, 5)), windows.amax(dim=(1, 4, 5))
+    assert torch.equal(out[:, 0], torch.minimum(torch.maximum(wild[:, 0], low), high))
+    inside = (low + high)[:, None] / 2
+    assert torch.equal(bound_to_sources(inside, sources, 1), inside)  # within range: untouched
+    # in the refiner: a checkpoint asking for it gives an output inside the range of its condition images
+    net = build_model("refiner_unet", **SMALL)
+    meta = {"diffusion": {**DIFFUSION, "bound_radius": 2}}
+    ckpt = save_checkpoint(tmp_path / "b.pt", "refiner_unet", SMALL, net, meta)
+    pair = prepare_pair(*_pair(24, 24))
+    initial = (pair.ir + pair.vis) / 2
+    out = DiffusionRefiner(ckpt, steps=1)(pair, initial, {})
+    stack = np.stack([initial, pair.ir, pair.vis])
+    assert out.min() >= stack.min() - 1e-6 and out.max() <= stack.max() + 1e-6
+
+
+def test_base_only_stretch_keeps_the_detail_gain_at_one():
+    from sgdfuse_ros.diffusion.contrast import ContrastStretch
+
+    _, x = np.mgrid[0:60, 0:80].astype(np.float32)
+    base = 0.3 + 0.2 * x / 80
+    grain = 0.01 * np.random.default_rng(5).standard_normal(base.shape).astype(np.float32)
+    s = ContrastStretch.fit(base + grain, 1, 99, 0.9)
+    assert s.gain > 2.0
+    full = (s(base + grain) - s(base))[5:-5, 5:-5]  # what each map makes of the grain
+    based = (s.base_only(base + grain, 3) - s.base_only(base, 3))[5:-5, 5:-5]
+    assert full.std() > 1.8 * grain.std()  # a global stretch multiplies it
+    assert based.std() < 1.25 * grain.std()  # the base-only map does not (the 7x7 mean of it is stretched)

@@ -141,3 +141,27 @@ def test_group_sizes_count_frames_in_the_order_of_group_means() -> None:
     sizes = group_sizes(samples)
     assert sizes == {"synthetic": 3, "other": 1}
     assert list(sizes) == list(group_means(lambda ir, vis: ir, samples))
+
+
+def test_augment_draws_bright_ir_and_known_noise_with_clean_targets(data: TrainData) -> None:
+    from sgdfuse_ros.training.data import augment
+
+    ir, vis = data.batch(np.random.default_rng(0), 64, 32)
+    ir_in, vis_in, ir_clean, vis_clean = augment(ir, vis, np.random.default_rng(1))
+    again = augment(ir, vis, np.random.default_rng(1))
+    assert all(torch.equal(a, b) for a, b in zip((ir_in, vis_in, ir_clean, vis_clean), again, strict=True))
+    assert all(t.min() >= 0.0 and t.max() <= 1.0 for t in (ir_in, vis_in, ir_clean, vis_clean))
+    brightened = ir_clean.mean(dim=(1, 2, 3)) > ir.mean(dim=(1, 2, 3)) * 1.2
+    assert brightened.sum() >= 8  # gamma < 1 lifts the dark IR of the train split
+    residual = (ir_in - ir_clean).std(dim=(1, 2, 3))
+    assert (residual == 0).sum() >= 16 and (residual > 0.005).sum() >= 16  # half the crops get noise
+
+
+def test_training_with_augment_and_the_blend_output(tmp_path, data: TrainData) -> None:
+    cfg = TrainConfig(model="stage1", out=tmp_path, steps=4, batch=2, crop=32, warmup=1, val_every=0,
+                      model_config={"output": "blend"}, augment=True,
+                      loss=FusionLoss(ssim=1.0, intensity_target="saliency", clean_gradient=True))
+    summary = train(cfg, data, progress=False)
+    model, info = load_model(tmp_path / MODEL_FILE, expected_name="stage1")
+    assert info["config"] == {"output": "blend"} and model.output == "blend"
+    assert summary["train_config"]["augment"] and summary["train_config"]["loss"]["clean_gradient"]

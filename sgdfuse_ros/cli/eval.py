@@ -79,10 +79,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     result = evaluate(pipelines, split_list(args.datasets), metrics,
                       out_dir=out, limit=args.limit, save_fused=args.save_fused)
-    print(markdown_table(result.means(), metrics))
+    print(markdown_table(result.means(), result.table_names))
     print(f"reports in {out}/: summary.md, summary.csv, scores.csv, metrics.png, grid_*.jpg")
     if published is not None:
-        text = compare(result.means(), published, metrics)
+        text = compare(result.means(), published, result.table_names)
         (out / "published.md").write_text(text)
         print(text)
         print(f"published results beside ours: {out / 'published.md'}")

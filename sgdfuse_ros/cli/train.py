@@ -35,6 +35,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--w-gradient", type=float, help="gradient loss weight (recipe default)")
     p.add_argument("--w-ssim", type=float, help="SSIM loss weight (recipe default)")
     p.add_argument("--texture-gain", type=float, help="scale of the max-gradient target (recipe default)")
+    p.add_argument("--intensity-target", choices=("max", "saliency"),
+                   help="intensity loss target: max(IR, VIS) or the saliency-weighted mean (recipe default)")
+    p.add_argument("--clean-gradient", action="store_true",
+                   help="gradient target from guided-filtered (denoised) sources")
+    p.add_argument("--augment", action="store_true",
+                   help="photometric augmentation (bright IR, gain, gamma) + input noise with clean targets")
+    p.add_argument("--output", choices=("residual", "blend"),
+                   help="stage 1 output: residual on max(IR, VIS), or the bounded source blend (docs/stage1.md)")
+    p.add_argument("--base-radius", type=int, help="stage 1 blend output: radius of the base layer's box mean")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     add_refiner_arguments(p)
     p.set_defaults(func=run)
@@ -53,12 +62,19 @@ def run(args: argparse.Namespace) -> int:
     recipe = get_recipe(args.model)
     weights = {k: getattr(args, f"w_{k}") for k in ("intensity", "gradient", "ssim")}
     weights["texture_gain"] = args.texture_gain
+    weights["intensity_target"] = args.intensity_target
+    weights["clean_gradient"] = args.clean_gradient or None
     loss = replace(recipe.loss, **{k: v for k, v in weights.items() if v is not None})
+    model_config = dict(recipe.model_config)
+    if args.output is not None:
+        model_config["output"] = args.output
+    if args.base_radius is not None:
+        model_config["base_radius"] = args.base_radius
     cfg = TrainConfig(
         model=args.model, out=args.out, steps=args.steps or recipe.steps, batch=args.batch or recipe.batch,
         crop=args.crop or recipe.crop, lr=args.lr or recipe.lr, seed=args.seed, loss=loss,
-        model_config=dict(recipe.model_config), val_every=args.val_every, resume=args.resume,
-        stop_at=args.stop_at)
+        model_config=model_config, val_every=args.val_every, resume=args.resume,
+        stop_at=args.stop_at, augment=args.augment)
     data = TrainData.from_shared(video_stride=args.video_stride)
     argv = sys.argv[sys.argv.index("train") + 1:] if "train" in sys.argv else []
     command = "sgdfuse train " + shlex.join(argv)

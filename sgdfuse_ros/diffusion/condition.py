@@ -54,6 +54,17 @@ def refined_image(initial: torch.Tensor, x0: torch.Tensor, mu: float) -> torch.T
     return (initial + decode_residual(x0, mu)).clamp(0.0, 1.0)
 
 
+def bound_to_sources(refined: torch.Tensor, sources: torch.Tensor, radius: int) -> torch.Tensor:
+    """``refined`` (N, 1, H, W) clamped to [min, max] of ``sources`` (N, C, H, W) over a (2r+1)^2 window:
+    the refiner may move a pixel anywhere between the darkest and brightest source value nearby, never
+    beyond (no dark rim around a hot target, no halo or overshoot that no source explains)."""
+    size = 2 * radius + 1
+    padded = nn.functional.pad(sources, (radius,) * 4, mode="replicate")
+    high = nn.functional.max_pool2d(padded, size, stride=1).amax(dim=1, keepdim=True)
+    low = -nn.functional.max_pool2d(-padded, size, stride=1).amax(dim=1, keepdim=True)
+    return torch.minimum(torch.maximum(refined, low), high)
+
+
 def initial_noise(shape: tuple[int, ...], noise: str = "seeded", seed: int = 0) -> torch.Tensor:
     """x_T for inference, the same for the same size (a deterministic refiner).
 

@@ -42,6 +42,15 @@ class ContrastStretch:
         """Slope of the linear part (what intensity differences are multiplied by)."""
         return 1.0 / (self.hi - self.lo)
 
+    def base_only(self, x: np.ndarray, radius: int) -> np.ndarray:
+        """The map on the base layer only: map(box(x)) + (x - box(x)), box a (2r+1)^2 mean (replicate
+        border). Contrast comes from the base; the detail layer (and the sensor grain in it) keeps gain 1."""
+        import cv2
+
+        size = 2 * radius + 1
+        base = cv2.blur(np.asarray(x, np.float32), (size, size), borderType=cv2.BORDER_REPLICATE)
+        return (self(base) + (x - base)).astype(np.float32)
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         u = np.maximum((x - self.lo) * self.gain, 0.0)
         k = self.knee

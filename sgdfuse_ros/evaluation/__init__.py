@@ -1,7 +1,9 @@
 """Evaluation harness: pipelines x datasets -> per-pair metric scores, summary tables, plots and grids.
 
 Metrics are computed as the reference MATLAB code does it: on the uint8 grayscale (MATLAB ``rgb2gray``) of
-the saved fused image and of the two source files, the IR source brought onto the visible grid.
+the saved fused image and of the two source files, the IR source brought onto the visible grid. Every pair
+is also scored with the noise figures (``metrics.NOISE_METRICS``: NR, OS); the tables show their medians
+(``NR med``) beside the chosen metrics, unranked (lower is cleaner, but a blur is lower too).
 
 The package also holds the published tables (``published``), the refiner ablations (``ablations``) and the
 refiner report (``refiner_report``).
@@ -21,7 +23,7 @@ from tqdm import tqdm
 from ..datasets import Pair, find_pairs
 from ..errors import SGDFuseError
 from ..images import read_image, resize_to, thermal_to_float, to_gray_u8, visible_to_ycbcr, write_image
-from ..metrics import DEFAULT_METRICS, compute_metrics
+from ..metrics import DEFAULT_METRICS, NOISE_METRICS, compute_metrics
 from ..metrics import to_gray_u8 as matlab_gray
 from ..pipeline import FusionPipeline, FusionResult
 from ..visualize import image_grid
@@ -38,24 +40,41 @@ class PairScore:
     error: str = ""
 
 
+MEDIAN = " med"  # suffix of a median column (the noise figures): shown in tables, never ranked
+
+
 @dataclass
 class EvalResult:
     scores: list[PairScore]
     metric_names: tuple[str, ...]
     unmatched: dict[str, list[str]] = field(default_factory=dict)  # dataset -> names found on one side only
+    noise_names: tuple[str, ...] = ()  # also in every PairScore; summarised by their medians
 
     @property
     def errors(self) -> list[PairScore]:
         return [s for s in self.scores if s.error]
 
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        """The columns of ``means()``: the chosen metrics, then ``NR med``... for the noise figures."""
+        return (*self.metric_names, *(n + MEDIAN for n in self.noise_names))
+
+    @property
+    def score_names(self) -> tuple[str, ...]:
+        """The per-pair columns (scores.csv)."""
+        return (*self.metric_names, *(n for n in self.noise_names if n not in self.metric_names))
+
     def means(self) -> dict[tuple[str, str], dict[str, float]]:
-        """(dataset, method) -> metric -> mean over the pairs that succeeded."""
+        """(dataset, method) -> metric -> mean over the pairs that succeeded (``NR med``...: the median)."""
         groups: dict[tuple[str, str], list[dict[str, float]]] = {}
         for s in self.scores:
             if not s.error:
                 groups.setdefault((s.dataset, s.method), []).append(s.metrics)
-        names = self.metric_names
-        return {key: {m: float(np.mean([r[m] for r in rows])) for m in names} for key, rows in groups.items()}
+        out = {}
+        for key, rows in groups.items():
+            out[key] = {m: float(np.mean([r[m] for r in rows])) for m in self.metric_names}
+            out[key].update({n + MEDIAN: float(np.median([r[n] for r in rows])) for n in self.noise_names})
+        return out
 
 
 def source_grays(pair: Pair) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -84,6 +103,8 @@ def evaluate(
     on_result: Callable[[str, Pair, str, FusionResult], None] | None = None,
 ) -> EvalResult:
     """Run every pipeline on every pair; a failing pair is recorded with its error and the rest go on."""
+    metric_names = tuple(metric_names)
+    score_names = (*metric_names, *(n for n in NOISE_METRICS if n not in metric_names))
     scores: list[PairScore] = []
     unmatched: dict[str, list[str]] = {}
     for dataset in datasets:
@@ -103,7 +124,7 @@ def evaluate(
             for method, pipeline in pipelines.items():
                 try:
                     result = pipeline(ir, vis)
-                    metrics = score_result(result, ir_gray, vis_gray, metric_names)
+                    metrics = score_result(result, ir_gray, vis_gray, score_names)
                 except SGDFuseError as err:
                     scores.append(PairScore(label, method, pair.name, error=f"{pair.ir}: {err}"))
                     log.error("%s / %s: %s", method, pair.name, err)
@@ -120,7 +141,7 @@ def evaluate(
         if out_dir is not None and grid_rows:
             grid = image_grid(grid_rows, ["IR", "VIS", *pipelines], cell_width=256)
             write_image(out_dir / f"grid_{label}.jpg", grid)
-    result = EvalResult(scores, tuple(metric_names), unmatched)
+    result = EvalResult(scores, metric_names, unmatched, NOISE_METRICS)
     if out_dir is not None:
         write_reports(result, out_dir)
     return result
@@ -129,14 +150,14 @@ def evaluate(
 def write_reports(result: EvalResult, out_dir: Path) -> list[Path]:
     """scores.csv (per pair), summary.csv + summary.md (means), metrics.png (a bar chart per metric)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = result.metric_names
+    names = result.score_names
     with open(out_dir / "scores.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["dataset", "method", "pair", *names, "error"])
         for s in result.scores:
             values = [f"{s.metrics[m]:.6g}" if m in s.metrics else "" for m in names]
             writer.writerow([s.dataset, s.method, s.pair, *values, s.error])
-    means = result.means()
+    means, names = result.means(), result.table_names
     with open(out_dir / "summary.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["dataset", "method", *names])
@@ -148,16 +169,18 @@ def write_reports(result: EvalResult, out_dir: Path) -> list[Path]:
 
 
 def markdown_table(means: dict[tuple[str, str], dict[str, float]], names: Sequence[str]) -> str:
-    """One table per dataset; the best value of each column in bold (every metric here: higher is better)."""
+    """One table per dataset; the best value of each ranked column in bold (higher is better; the median
+    columns of the noise figures are not ranked); a value a row lacks shows as a dash."""
     lines: list[str] = []
     for dataset in dict.fromkeys(d for d, _ in means):
         rows = {m: v for (d, m), v in means.items() if d == dataset}
-        best = {n: max(v[n] for v in rows.values()) for n in names}
+        best = {n: max((v[n] for v in rows.values() if n in v), default=None) for n in names
+                if not n.endswith(MEDIAN)}
         header = "| method | " + " | ".join(names) + " |"
         lines += [f"### {dataset}", "", header, "|---" * (len(names) + 1) + "|"]
         for method, vals in rows.items():
-            bold = [vals[n] == best[n] and len(rows) > 1 for n in names]
-            cells = [f"**{vals[n]:.4g}**" if b else f"{vals[n]:.4g}" for n, b in zip(names, bold, strict=True)]
+            cells = ["–" if n not in vals else f"**{vals[n]:.4g}**" if vals[n] == best.get(n) and len(rows) > 1
+                     else f"{vals[n]:.4g}" for n in names]
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)

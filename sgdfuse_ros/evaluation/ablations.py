@@ -155,7 +155,8 @@ def run_ablations(datasets: Sequence[str] = ("msrs_test", "roadscene"),
         costs[v.label] = (evals, gflops)
     result = evaluate(pipelines, list(datasets), metrics, out_dir=out_dir, limit=limit)
     means = result.means()
-    header = ["variant", "set", *metrics, f"wins vs {variants[0].label}", "evals x GFLOPs (640x480)"]
+    noise = [n for n in result.table_names if n not in metrics]  # NR med...: shown, not counted
+    header = ["variant", "set", *metrics, *noise, f"wins vs {variants[0].label}", "evals x GFLOPs (640x480)"]
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for dataset in dict.fromkeys(d for d, _ in means):
         ref = means.get((dataset, variants[0].label))
@@ -165,6 +166,7 @@ def run_ablations(datasets: Sequence[str] = ("msrs_test", "roadscene"),
                 continue
             better = {m for m in metrics if ref is not None and label != variants[0].label and row[m] > ref[m]}
             cells = [f"**{row[m]:.4g}**" if m in better else f"{row[m]:.4g}" for m in metrics]
+            cells += [f"{row[n]:.3g}" for n in noise]
             wins = f"{len(better)}/{len(metrics)}" if label != variants[0].label else "-"
             cost = f"{evals} x {gflops:.1f} = {evals * gflops:.1f}" if evals else "-"
             lines.append(f"| {label} | {dataset} | " + " | ".join(cells) + f" | {wins} | {cost} |")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ConfigError
-from . import markdown_table
+from . import MEDIAN, markdown_table
 
 Means = dict[tuple[str, str], dict[str, float]]  # (dataset, method) -> metric -> value
 _RULE = re.compile(r"^:?-+:?$")
@@ -74,10 +74,11 @@ def compare(means: Means, published: Means, names: Sequence[str]) -> str:
         if not refs:
             parts.append(f"### {dataset}\n\nNo published numbers for this set.\n")
             continue
-        shown = [n for n in names if all(n in v for v in refs.values())]
+        shown = [n for n in names if all(n in v for v in refs.values())]  # the metrics compared
         rows = {(dataset, f"{m} (published)"): v for m, v in refs.items()}
         rows.update({k: v for k, v in means.items() if k[0] == dataset})
-        lines = [markdown_table(rows, shown)]
+        extra = [n for n in names if n not in shown and n.endswith(MEDIAN)]  # ours only (NR med): a dash there
+        lines = [markdown_table(rows, [*shown, *extra])]
         for (d, method), ours in means.items():
             if d != dataset:
                 continue

@@ -59,6 +59,13 @@ def contrast_stretch(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, knee: 
     return torch.where(u <= knee, u, shoulder)
 
 
+def base_only_stretch(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, knee: float, radius: int) -> torch.Tensor:
+    """``ContrastStretch(lo, hi, knee).base_only(x, radius)``: the map on the (2r+1)^2 box base, detail added back."""
+    size = 2 * radius + 1
+    base = F.avg_pool2d(F.pad(x, (radius,) * 4, mode="replicate"), size, stride=1)
+    return contrast_stretch(base, lo, hi, knee) + (x - base)
+
+
 def normalise_thermal(counts: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
     """Thermal counts -> [0, 1] with ``lo``..``hi`` mapped to 0..1 (``images.to_unit_float``); 0 if flat."""
     scaled = torch.clamp((counts - lo) / (hi - lo), 0.0, 1.0)

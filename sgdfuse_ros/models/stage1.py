@@ -5,7 +5,14 @@
     1/4 res   : IR down -> MSFEM          VIS down -> transformer blocks                     |
                           +---- cross-modal channel attention (both directions) ----+        |
     decoder   : 1/4 -> up + [IR, VIS] skips at 1/2 -> up + detail at full res -> residual R  |
-    output    : clamp(max(IR, VIS) + R, 0, 1)
+    output    : clamp(max(IR, VIS) + R, 0, 1)                                   (output="residual")
+             or clamp(w B_IR + (1-w) B_VIS + s (a D_IR + (1-a) D_VIS), 0, 1)      (output="blend")
+
+``output="blend"`` is faithful by construction (docs/stage1.md, "Blend output"): B and D are each source's
+(2 base_radius + 1)^2 box base and detail; the base is a per-pixel convex blend (w in [0, 1], smoothed
+over 5x5, so no grey lift and no rim beyond the sources), the detail a convex choice between the sources
+(a) times a bounded gain s in (0, MAX_DETAIL_GAIN): the grain can be at most that factor of the noisier
+source's. It starts as the average image (w = a = 1/2, s = 1).
 
 The heavy work (multi-scale convs, attention) runs at 1/2 and 1/4 resolution, so a 640x480 pair costs
 about a tenth of SeAFusion's full-resolution convolutions. The network predicts a residual on top of the
@@ -16,21 +23,31 @@ contrast. Inputs of any size are padded (replicate) to a multiple of 4 and the o
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from .cross_attention import CrossModalFusion
 from .layers import ConvAct, conv
 from .msfem import MSFEM
 from .transformer_block import TransformerBlock
 
 MULTIPLE = 4  # two stride-2 stages
+MAX_DETAIL_GAIN = 1.5  # blend output: bound of the detail gain s
+OUTPUTS = ("residual", "blend")
 
 
 class Stage1Net(nn.Module):
     def __init__(self, dim: int = 16, dim_low: int = 32, heads: int = 2, num_blocks: int = 2,
-                 ffn_expansion: float = 2.0, detail_dim: int = 8) -> None:
+                 ffn_expansion: float = 2.0, detail_dim: int = 8, output: str = "residual",
+                 base_radius: int = 2) -> None:
         super().__init__()
+        if output not in OUTPUTS:
+            raise ConfigError(f"stage1: output must be one of {OUTPUTS}, got {output!r}")
+        self.output = output
+        self.base_radius = base_radius  # blend output: the base layer is the (2r+1)^2 box mean
         self.detail = nn.Sequential(ConvAct(2, detail_dim), ConvAct(detail_dim, detail_dim))
         self.ir_stem = ConvAct(1, dim, 3, stride=2)
         self.vis_stem = ConvAct(1, dim, 3, stride=2)
@@ -45,15 +62,34 @@ class Stage1Net(nn.Module):
         self.up_low = nn.Conv2d(dim_low, dim, 1)
         self.decode_half = ConvAct(3 * dim, dim)
         self.decode_full = ConvAct(dim + detail_dim, detail_dim)
-        self.head = conv(detail_dim, 3)  # gain on IR detail, gain on VIS detail, free residual
+        # residual: gain on IR detail, gain on VIS detail, free residual; blend: logits of w, a and s
+        self.head = conv(detail_dim, 3)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
+        if output == "blend":  # s = MAX_DETAIL_GAIN * sigmoid(logit) starts at 1
+            with torch.no_grad():
+                self.head.bias[2] = -math.log(MAX_DETAIL_GAIN - 1.0)
 
     @staticmethod
-    def _detail(x: torch.Tensor) -> torch.Tensor:
-        """High-pass of each channel: x minus its 5x5 box mean (replicate border)."""
-        padded = nn.functional.pad(x, (2, 2, 2, 2), mode="replicate")
-        return x - nn.functional.avg_pool2d(padded, 5, stride=1)
+    def _base(x: torch.Tensor, radius: int = 2) -> torch.Tensor:
+        """Low-pass of each channel: its (2r+1)^2 box mean (replicate border)."""
+        padded = nn.functional.pad(x, (radius,) * 4, mode="replicate")
+        return nn.functional.avg_pool2d(padded, 2 * radius + 1, stride=1)
+
+    @classmethod
+    def _detail(cls, x: torch.Tensor) -> torch.Tensor:
+        """High-pass of each channel: x minus its 5x5 box mean."""
+        return x - cls._base(x)
+
+    def _blend(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """w B_IR + (1-w) B_VIS + s (a D_IR + (1-a) D_VIS) of x = [IR, VIS] with logits [w, a, s]."""
+        base = self._base(x, self.base_radius)
+        detail = x - base
+        w = torch.sigmoid(self._base(logits[:, :1]))
+        a = torch.sigmoid(logits[:, 1:2])
+        s = MAX_DETAIL_GAIN * torch.sigmoid(logits[:, 2:3])
+        fused_base = w * base[:, :1] + (1.0 - w) * base[:, 1:]
+        return fused_base + s * (a * detail[:, :1] + (1.0 - a) * detail[:, 1:])
 
     @staticmethod
     def _up(x: torch.Tensor) -> torch.Tensor:
@@ -75,6 +111,8 @@ class Stage1Net(nn.Module):
         half = self.decode_half(torch.cat([self._up(self.up_low(low)), ir2, vis2], dim=1))
         full = self.decode_full(torch.cat([self._up(half), self.detail(x)], dim=1))
         out = self.head(full)
+        if self.output == "blend":
+            return torch.clamp(self._blend(x, out), 0.0, 1.0)[..., :h, :w]
         detail = self._detail(x)
         residual = (out[:, :2] * detail).sum(dim=1, keepdim=True) + out[:, 2:]
         fused = torch.clamp(torch.maximum(ir_p, vis_p) + residual, 0.0, 1.0)

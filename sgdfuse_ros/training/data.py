@@ -146,3 +146,28 @@ class TrainData:
             out[:, i, 0] = pair
         t = torch.from_numpy(out).float() / 255.0
         return t[0], t[1]
+
+
+def augment(ir: torch.Tensor, vis: torch.Tensor, rng: np.random.Generator, max_noise: float = 0.03
+            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Photometric augmentation beyond the train split's dark-thermal domain, and noise of known sigma.
+
+    Per crop: IR gamma in [0.35, 1.5] (gamma < 1: bright IR, as in daytime FLIR with auto gain) and gain in
+    [0.8, 1.25]; VIS gamma in [0.6, 1.6] and gain in [0.8, 1.25]; then, for half of the crops, Gaussian
+    noise of sigma U(0, max_noise) on each input. Returns (ir_in, vis_in, ir_clean, vis_clean): the network
+    sees the noisy inputs, the loss targets the clean ones, so added grain can only cost.
+    """
+    n = ir.shape[0]
+
+    def draw(low: float, high: float, log: bool = False) -> torch.Tensor:
+        v = np.exp(rng.uniform(np.log(low), np.log(high), n)) if log else rng.uniform(low, high, n)
+        return torch.from_numpy(v).float().view(n, 1, 1, 1)
+
+    ir_clean = (ir.clamp_min(0.0) ** draw(0.35, 1.5, log=True) * draw(0.8, 1.25)).clamp(0.0, 1.0)
+    vis_clean = (vis.clamp_min(0.0) ** draw(0.6, 1.6, log=True) * draw(0.8, 1.25)).clamp(0.0, 1.0)
+    noisy = torch.from_numpy(rng.random(n) < 0.5).float().view(n, 1, 1, 1)
+    sigma_ir, sigma_vis = draw(0.0, max_noise) * noisy, draw(0.0, max_noise) * noisy
+    g = torch.from_numpy(rng.standard_normal((2, *ir.shape))).float()
+    ir_in = (ir_clean + sigma_ir * g[0]).clamp(0.0, 1.0)
+    vis_in = (vis_clean + sigma_vis * g[1]).clamp(0.0, 1.0)
+    return ir_in, vis_in, ir_clean, vis_clean

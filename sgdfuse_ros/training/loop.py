@@ -24,7 +24,7 @@ from ..errors import CheckpointError, ConfigError
 from ..images import to_gray_u8
 from ..models import build_model, save_checkpoint
 from ..models.build import checkpoint_dict
-from .data import Sample, TrainData
+from .data import Sample, TrainData, augment
 from .losses import FusionLoss
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class TrainConfig:
     log_every: int = 10
     resume: bool = False
     stop_at: int | None = None  # leave the loop after this step (the schedule still spans ``steps``)
+    augment: bool = False  # photometric augmentation + input noise with clean targets (data.augment)
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
@@ -204,6 +205,9 @@ def train(cfg: TrainConfig, data: TrainData, meta: dict[str, Any] | None = None,
 
     def loss_fn() -> tuple[torch.Tensor, dict[str, float]]:
         ir, vis = data.batch(rng, cfg.batch, cfg.crop)
+        if cfg.augment:
+            ir_in, vis_in, ir, vis = augment(ir, vis, rng)
+            return cfg.loss(model(ir_in, vis_in), ir, vis)
         return cfg.loss(model(ir, vis), ir, vis)
 
     step, val = optimise(cfg, model, opt, rng, step, loss_fn, lambda: validate(model, data.val, cfg.loss),

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..images import to_gray_u8
-from ..metrics import DEFAULT_METRICS, compute_metrics
+from ..metrics import DEFAULT_METRICS, NOISE_METRICS, compute_metrics
 from ..metrics import to_gray_u8 as matlab_gray
 from .data import Sample, load_validation
 
@@ -38,11 +38,15 @@ Fuse = Callable[[np.ndarray, np.ndarray], np.ndarray]  # uint8 IR, VIS luma -> u
 
 
 def group_means(fuse: Fuse, samples: list[Sample]) -> GroupMeans:
-    """Mean of each metric per validation group for a fusion function on uint8 luma."""
+    """Mean of each metric per validation group for a fusion function on uint8 luma, and the median of each
+    noise figure (``NR med``, ``OS med``: reported beside the rule, not part of it)."""
     per_group: dict[str, list[dict[str, float]]] = {}
     for s in samples:
-        per_group.setdefault(s.group, []).append(compute_metrics(fuse(s.ir, s.vis), s.ir, s.vis))
-    return {g: {k: float(np.mean([r[k] for r in rs])) for k in DEFAULT_METRICS} for g, rs in per_group.items()}
+        fused = fuse(s.ir, s.vis)
+        per_group.setdefault(s.group, []).append(compute_metrics(fused, s.ir, s.vis, DEFAULT_METRICS + NOISE_METRICS))
+    return {g: {**{k: float(np.mean([r[k] for r in rs])) for k in DEFAULT_METRICS},
+                **{f"{k} med": float(np.median([r[k] for r in rs])) for k in NOISE_METRICS}}
+            for g, rs in per_group.items()}
 
 
 def group_sizes(samples: list[Sample]) -> dict[str, int]:
@@ -108,6 +112,9 @@ def select(candidates: list[str], baselines: tuple[str, ...] = BASELINES,
 
 def report(result: dict[str, object], out: Path | None) -> None:
     """Print the scores and the choice; write ``selection.json`` to ``out`` when given."""
+    for name, groups in result["means"].items():
+        noise = ", ".join(f"{g} NR {m['NR med']:.3f} OS {m['OS med']:.3f}" for g, m in groups.items() if "NR med" in m)
+        print(f"{name}: median {noise}")
     for c, s in result["scores"].items():
         print(f"{c}: wins {s['wins']} mean rank {s['mean_rank']:.2f}")
     print(f"selected: {result['selected']}")
