@@ -12,6 +12,7 @@ Conventions used by every fusion method:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ MIN_SIDE = 8  # smallest image side accepted (pyramids and 7x7 kernels need some
 # about 1 GB per megapixel + 0.8 GB (docs/reliability.md, scripts/memory_per_megapixel.py): 5 MP peaks near 6 GB.
 DEFAULT_MAX_MEGAPIXELS = 5.0
 THERMAL_PERCENTILES = (1.0, 99.0)
+ThermalRange = Callable[[np.ndarray], tuple[float, float]]  # 16-bit gray -> (low, high) counts mapped to 0..1
 
 
 @dataclass(frozen=True)
@@ -136,25 +138,30 @@ def _single_channel(img: np.ndarray) -> np.ndarray:
     return rgb @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
-def to_unit_float(img: np.ndarray, percentiles: tuple[float, float] = THERMAL_PERCENTILES) -> np.ndarray:
-    """Scale an image to float32 [0, 1]: /255 for uint8, robust percentiles for uint16, as-is for floats."""
+def to_unit_float(img: np.ndarray, percentiles: tuple[float, float] = THERMAL_PERCENTILES,
+                  thermal_range: ThermalRange | None = None) -> np.ndarray:
+    """Scale an image to float32 [0, 1]: /255 for uint8, robust percentiles for uint16, as-is for floats.
+
+    ``thermal_range`` replaces the uint16 percentiles of this frame by its own (low, high), e.g. smoothed ones.
+    """
     if img.dtype == np.uint8:
         return img.astype(np.float32) / 255.0
     if img.dtype == np.uint16:
-        lo, hi = np.percentile(img, percentiles)
+        lo, hi = np.percentile(img, percentiles) if thermal_range is None else thermal_range(img)
         if hi <= lo:  # flat frame: no contrast to stretch
             return np.zeros(img.shape, np.float32)
         return np.clip((img.astype(np.float32) - np.float32(lo)) / np.float32(hi - lo), 0.0, 1.0)
     return img.astype(np.float32)
 
 
-def thermal_to_float(ir: np.ndarray, percentiles: tuple[float, float] = THERMAL_PERCENTILES) -> np.ndarray:
+def thermal_to_float(ir: np.ndarray, percentiles: tuple[float, float] = THERMAL_PERCENTILES,
+                     thermal_range: ThermalRange | None = None) -> np.ndarray:
     """IR image (8/16-bit or float, gray or replicated RGB) -> float32 HxW in [0, 1]."""
     check_image(ir, "infrared image")
     gray = _single_channel(ir)
     if ir.dtype.kind == "u" and gray.dtype != ir.dtype:  # luma of a true colour IR image
         gray = np.round(gray).astype(ir.dtype)
-    return to_unit_float(gray, percentiles)
+    return to_unit_float(gray, percentiles, thermal_range)
 
 
 def rgb_to_ycbcr(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -213,9 +220,10 @@ def prepare_pair(
     vis_order: str = "rgb",
     percentiles: tuple[float, float] = THERMAL_PERCENTILES,
     homography: np.ndarray | None = None,
+    thermal_range: ThermalRange | None = None,
 ) -> PreparedPair:
     """Normalise both images and put the IR image on the visible grid (resize, or warp by a homography)."""
-    ir_f = thermal_to_float(ir, percentiles)
+    ir_f = thermal_to_float(ir, percentiles, thermal_range)
     vis_y, vis_cbcr = visible_to_ycbcr(vis, vis_order)
     on_grid = resize_to(ir_f, vis_y.shape) if homography is None else warp_to(ir_f, homography, vis_y.shape)
     return PreparedPair(ir=on_grid, vis=vis_y, vis_cbcr=vis_cbcr)

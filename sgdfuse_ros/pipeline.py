@@ -11,6 +11,7 @@ true-colour thermal image) go the per-stage way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -19,7 +20,15 @@ import numpy as np
 
 from .errors import ConfigError, InputError, ModelError
 from .geometry import check_homography
-from .images import DEFAULT_MAX_MEGAPIXELS, PreparedPair, check_pixels, prepare_pair, read_image, ycbcr_to_rgb_u8
+from .images import (
+    DEFAULT_MAX_MEGAPIXELS,
+    PreparedPair,
+    ThermalRange,
+    check_pixels,
+    prepare_pair,
+    read_image,
+    ycbcr_to_rgb_u8,
+)
 from .methods import FuseFn, build_method
 from .timing import timed
 
@@ -37,6 +46,10 @@ class Refiner(Protocol):
     """Stage 2: refines the initial fused luma with the masks; returns luma float32 HxW in [0, 1]."""
 
     def __call__(self, pair: PreparedPair, initial: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray: ...
+
+
+MaskFilter = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+LumaFilter = Callable[[PreparedPair, np.ndarray], np.ndarray]  # (pair, fused luma) -> fused luma
 
 
 @dataclass
@@ -82,9 +95,10 @@ class FusionPipeline:
     def name(self) -> str:
         return self.method_name + ("+refiner" if self.refiner is not None else "")
 
-    def prepare(self, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb") -> PreparedPair:
+    def prepare(self, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb",
+                thermal_range: ThermalRange | None = None) -> PreparedPair:
         self._check_inputs(ir, vis)
-        return prepare_pair(ir, vis, vis_order, self.thermal_percentiles, self.homography)
+        return prepare_pair(ir, vis, vis_order, self.thermal_percentiles, self.homography, thermal_range)
 
     def _check_inputs(self, ir: np.ndarray, vis: np.ndarray) -> None:
         """Sizes against ``max_megapixels`` and the homography's placement, before any work (InputError)."""
@@ -126,12 +140,17 @@ class FusionPipeline:
             rgb = self.frame(spec, ir, vis, masks)
         return FusionResult(fused=rgb, luma=None, masks=masks, timings=timings)
 
-    def fuse_prepared(self, pair: PreparedPair, timings: dict[str, float] | None = None) -> FusionResult:
+    def fuse_prepared(self, pair: PreparedPair, timings: dict[str, float] | None = None,
+                      mask_filter: MaskFilter | None = None, luma_filter: LumaFilter | None = None) -> FusionResult:
+        """Fuse a prepared pair; ``mask_filter`` and ``luma_filter`` post-process the masks and the fused luma
+        (e.g. smooth them over the frames of a video)."""
         timings = {} if timings is None else timings
         masks: dict[str, np.ndarray] = {}
         if self.masks is not None:
             with timed(timings, "masks"):
                 masks = self.masks(pair)
+                if mask_filter is not None:
+                    masks = mask_filter(masks)
         with timed(timings, "initial"):
             fused = _finite(self.fuse_fn(pair.ir, pair.vis), self.method_name)
         initial_luma = initial_rgb = None
@@ -141,6 +160,9 @@ class FusionPipeline:
                 initial_rgb = ycbcr_to_rgb_u8(fused, pair.vis_cbcr)
             with timed(timings, "refiner"):
                 fused = _finite(self.refiner(pair, fused, masks), "the refiner")
+        if luma_filter is not None:
+            with timed(timings, "temporal"):
+                fused = luma_filter(pair, fused)
         with timed(timings, "postprocess"):
             rgb = ycbcr_to_rgb_u8(fused, pair.vis_cbcr)
         return FusionResult(fused=rgb, luma=fused, initial=initial_rgb, initial_luma=initial_luma, masks=masks,

@@ -30,6 +30,7 @@ from sgdfuse_ros.stream.encodings import (
 from sgdfuse_ros.stream.fusion import SIZE_MISMATCH
 from sgdfuse_ros.stream.node_params import NodeParams
 from sgdfuse_ros.stream.sync import SyncConfig
+from sgdfuse_ros.stream.temporal import PER_FRAME
 
 FRAMES = 6
 
@@ -112,7 +113,8 @@ def test_fuse_bag_is_deterministic_and_carries_rgb_headers(folders, tmp_path):
     ir_dir, vis_dir, _, _ = folders
     make_bag(ir_dir, vis_dir, tmp_path / "in", BagSpec(fps=10.0, jitter=0.005, thermal_offset=0.003))
     pipeline = FusionPipeline("average")
-    params = NodeParams(sync=SyncConfig(slop=0.02, min_interval=0.05))
+    # per frame (no temporal state), so that each output equals the pipeline's own result for its pair
+    params = NodeParams(sync=SyncConfig(slop=0.02, min_interval=0.05), temporal=PER_FRAME)
     report = fuse_bag(tmp_path / "in", tmp_path / "out1", pipeline, params)
     assert report.balanced
     assert report.pairs_synced == report.pairs_fused == FRAMES  # min_interval releases the last pair too

@@ -23,7 +23,8 @@ LAYERS: list[set[str]] = [
     {"errors", "options", "outputs", "timing", "weights"},
     {"images", "datasets", "geometry", "visualize"},
     {"runtime", "export"},  # backends: graphs, engines, I/O specs
-    {"models", "metrics", "diffusion"},  # networks, quality metrics, the refiner's schedule/sampler/conditioning
+    {"models", "metrics", "diffusion", "registration"},  # networks, quality metrics, the refiner's
+    # schedule/sampler/conditioning, thermal -> RGB registration and the alignment score
     {"masks", "methods", "refiner"},  # the pipeline's stages
     {"frame"},  # the stages as one graph from raw frames (built from the stages' modules)
     {"pipeline"},

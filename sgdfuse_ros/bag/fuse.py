@@ -23,6 +23,7 @@ from ..stream.encodings import UNDECODABLE, BadMessage
 from ..stream.fusion import accept_message, fuse_messages
 from ..stream.node_params import NodeParams
 from ..stream.sync import DROP_REASONS, make_synchronizer
+from ..stream.temporal import StreamTemporal
 from .io import IMAGE_TYPE, bag_output, image_message, open_reader, open_writer, stamp_ns, typestore
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class FuseReport:
     other_messages: int = 0  # messages of other topics, not used
     input_truncated: str = ""  # how much of a truncated input could be read ("" when it was complete)
     clock_resets: int = 0
+    alignment_score: float | None = None  # the last IR-VIS alignment score (temporal.alignment_every_n)
+    thermal_agc_resets: int = 0  # thermal normalisation restarts on a scene change
 
     @property
     def balanced(self) -> bool:
@@ -73,6 +76,9 @@ class FuseReport:
         lines.append(f"pairs: synced {self.pairs_synced}, fused {self.pairs_fused}, rejected "
                      f"{sum(self.pairs_rejected.values())} ({rejected}); clock resets {self.clock_resets}")
         lines.append("written: " + ", ".join(f"{k} {v}" for k, v in self.outputs.items()))
+        if self.alignment_score is not None:
+            lines.append(f"alignment score {self.alignment_score:.3f}; thermal normalisation restarts "
+                         f"{self.thermal_agc_resets}")
         if self.other_messages:
             lines.append(f"other topics: {self.other_messages} messages ignored")
         if self.input_truncated:
@@ -129,6 +135,7 @@ class _BagFusion:
         self.out_names = {"fused": p.topics.fused, "mask_ir": p.topics.mask_ir, "mask_vis": p.topics.mask_vis,
                           "initial": p.topics.initial}
         self.pairs: list[tuple[Any, Any]] = []
+        self.temporal = StreamTemporal(p.temporal, pipeline.thermal_percentiles, pipeline.homography)
         self.sync = make_synchronizer(p.sync, lambda thermal, rgb: self.pairs.append((thermal, rgb)))
         self.connections: dict[str, Any] = {}
         self.writer: Any = None
@@ -148,6 +155,8 @@ class _BagFusion:
                 self._fuse_pairs(log_time)
                 self.sync.close()
         stats, report = self.sync.stats, self.report
+        self.temporal.alignment.wait()
+        report.alignment_score, report.thermal_agc_resets = self.temporal.alignment.score, self.temporal.agc.resets
         report.pairs_synced, report.clock_resets = stats.sets, stats.resets
         for i, count in enumerate(self.counts):
             count.matched = stats.matched[i]
@@ -187,7 +196,7 @@ class _BagFusion:
         try:
             frame = fuse_messages(self.pipeline, thermal, rgb, encoding=p.publish.encoding,
                                   require_same_size=p.require_same_size, fused=p.publish.fused,
-                                  masks=p.publish.masks, initial=p.publish.initial)
+                                  masks=p.publish.masks, initial=p.publish.initial, temporal=self.temporal)
         except BadMessage as err:
             if err.kind not in report.pairs_rejected:
                 log.warning("pair rejected (%s): %s; further ones are only counted", err.kind, err)

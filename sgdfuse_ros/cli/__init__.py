@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import SGDFuseError
 
-SUBCOMMANDS = ("fuse", "eval", "grid", "demo", "train", "select", "ship", "export", "bench", "bag")
+SUBCOMMANDS = ("fuse", "calibrate", "eval", "grid", "demo", "train", "select", "ship", "export", "bench", "bag")
 
 
 def build_parser() -> argparse.ArgumentParser:

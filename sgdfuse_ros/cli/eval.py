@@ -9,6 +9,8 @@ from ..options import split_list
 from .common import add_pipeline_args
 from .eval_det import add_arguments as add_det_arguments
 from .eval_det import run as run_det
+from .eval_temporal import add_arguments as add_temporal_arguments
+from .eval_temporal import run as run_temporal
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,9 +32,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "--limit defaults to 20 pairs per set, 0: all)")
     p.add_argument("--ablation-dir", default="runs/refiner_ablations",
                    help="weights of the separately trained variants (scripts/train_ablations.sh)")
-    p.add_argument("--task", choices=("fusion", "det"), default="fusion",
-                   help="fusion: image-quality metrics; det: detection AP50 on IR, VIS and fused outputs")
+    p.add_argument("--task", choices=("fusion", "det", "temporal"), default="fusion",
+                   help="fusion: image-quality metrics; det: detection AP50 on IR, VIS and fused outputs; "
+                        "temporal: flicker and flow-warped error of fused videos (--bags) beside the sources'")
     add_det_arguments(p)
+    add_temporal_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -58,6 +62,8 @@ def perturbed_variants(pipelines: dict, spec: str) -> dict:
 def run(args: argparse.Namespace) -> int:
     if args.task == "det":
         return run_det(args)
+    if args.task == "temporal":
+        return run_temporal(args)
     if args.ablations:
         return run_ablation_table(args)
     from ..config import pipeline_from_spec

@@ -40,6 +40,7 @@ from ..stream.mailbox import Worker
 from ..stream.node_params import NodeParams
 from ..stream.stats import StreamStats
 from ..stream.sync import Synchronizer, make_synchronizer
+from ..stream.temporal import StreamTemporal
 from .conversions import CoreImages, ImageConverter, image_converter, stamp_ns
 from .diagnostics import to_diagnostic_array
 from .optional import optional_module, use_optional
@@ -72,6 +73,7 @@ class FusionNode(LifecycleNode):
         self.worker: Worker[Pair] | None = None
         self.stats: StreamStats | None = None
         self._release_memory = False  # an oversized message was refused: return its memory to the OS
+        self.temporal: StreamTemporal | None = None  # thermal AGC, mask smoothing, alignment score
 
     # -- lifecycle --
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -110,6 +112,9 @@ class FusionNode(LifecycleNode):
         p = self.params
         assert p is not None
         self.stats = StreamStats([p.topics.thermal, p.topics.rgb], time.monotonic())
+        pipeline = self.pipeline
+        assert pipeline is not None
+        self.temporal = StreamTemporal(p.temporal, pipeline.thermal_percentiles, pipeline.homography)
         self.worker = Worker(self._process, self._on_worker_error, name=f"{self.get_name()}-fusion")
         self.worker.start()
         in_qos = image_qos(p.qos.input_reliability, p.qos.input_depth)
@@ -246,7 +251,8 @@ class FusionNode(LifecycleNode):
             frame = fuse_messages(pipeline, thermal, rgb, encoding=p.publish.encoding,
                                   require_same_size=p.require_same_size, fused=p.publish.fused,
                                   masks=p.publish.masks, initial=p.publish.initial, decode=images.to_array,
-                                  encode_image=lambda img, encoding: images.to_msg(img, encoding, rgb.header))
+                                  encode_image=lambda img, encoding: images.to_msg(img, encoding, rgb.header),
+                                  temporal=self.temporal)
         except BadMessage as err:
             if stats.on_rejected(err.kind):
                 self.get_logger().warning(f"pair rejected ({err.kind}): {err}; further ones are only counted")
@@ -291,8 +297,13 @@ class FusionNode(LifecycleNode):
             return
         sync_stats, pending = sync.snapshot()
         in_flight = 0 if worker is None else worker.in_flight
+        info, warnings = self._info(), []
+        if self.temporal is not None:
+            values, warning = self.temporal.alignment.values()
+            info.update(values)
+            warnings = [warning] if warning else []
         report = stats.report(time.monotonic(), sync_stats, pending, stale_timeout=p.sync.stale_timeout,
-                              in_flight=in_flight, info=self._info())
+                              in_flight=in_flight, info=info, warnings=warnings)
         backend, stamp = report.values.get("pipeline.backend", ""), self.get_clock().now().to_msg()
         pub.publish(to_diagnostic_array(report, self.diagnostics_name, backend, stamp))
 

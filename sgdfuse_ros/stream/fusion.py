@@ -18,7 +18,9 @@ import numpy as np
 from ..errors import InputError
 from ..images import to_gray_u8
 from ..pipeline import FusionPipeline
+from ..timing import timed
 from .encodings import BadMessage, ImageFields, check_fields, encode, rgb_layout, to_pipeline_input
+from .temporal import StreamTemporal
 
 OVERSIZED = "oversized"  # more pixels than the pipeline's max_megapixels: refused before decoding
 SIZE_MISMATCH = "size_mismatch"  # thermal and RGB sizes differ while require_same_size is set
@@ -62,8 +64,12 @@ def accept_message(msg: ImageFields, pipeline: FusionPipeline) -> None:
 def fuse_messages(pipeline: FusionPipeline, thermal: ImageFields, rgb: ImageFields, *, encoding: str = "rgb8",
                   require_same_size: bool = False, fused: bool = True, masks: bool = True,
                   initial: bool = False, decode: Decoder = to_pipeline_input,
-                  encode_image: Encoder = encode) -> FusedFrame:
-    """Decode, check, fuse and encode. Input problems raise ``BadMessage`` with a kind."""
+                  encode_image: Encoder = encode, temporal: StreamTemporal | None = None) -> FusedFrame:
+    """Decode, check, fuse and encode. Input problems raise ``BadMessage`` with a kind.
+
+    ``temporal`` (the stream's state) smooths the thermal normalisation, the masks and the fused luma over
+    frames and offers the prepared pair to its alignment monitor; without it every pair is fused on its own.
+    """
     ir, ir_order = decode(thermal)
     if ir.ndim == 3 and ir_order == "bgr":  # a colour-mapped thermal image: luma needs RGB order
         ir = ir[:, :, ::-1]
@@ -71,12 +77,23 @@ def fuse_messages(pipeline: FusionPipeline, thermal: ImageFields, rgb: ImageFiel
     if require_same_size and ir.shape[:2] != vis.shape[:2]:
         raise BadMessage(SIZE_MISMATCH, f"thermal {ir.shape[1]}x{ir.shape[0]} and RGB "
                          f"{vis.shape[1]}x{vis.shape[0]} differ (require_same_size is set)")
+    # the frame graph (``pipeline.frame``) does not take the temporal state yet: a stream that smooths over
+    # frames runs the per-stage path; one that does not keeps the frame graph
+    stateful = temporal is not None and (temporal.smooths or getattr(pipeline, "frame", None) is None)
     try:
-        result = pipeline(ir, vis, vis_order)
+        if stateful:
+            timings: dict[str, float] = {}
+            with timed(timings, "preprocess"):
+                pair = pipeline.prepare(ir, vis, vis_order, temporal.thermal_range)
+            result = pipeline.fuse_prepared(pair, timings, temporal.masks, temporal.output)
+        else:
+            result = pipeline(ir, vis, vis_order)
     except BadMessage:
         raise
     except InputError as err:
         raise BadMessage(REJECTED_BY_PIPELINE, str(err)) from None
+    if stateful:
+        temporal.alignment.offer(pair, ir.shape[:2])
     out = FusedFrame(timings=result.timings)
     if fused:
         out.images["fused"] = encode_image(rgb_layout(result.fused, encoding), encoding)

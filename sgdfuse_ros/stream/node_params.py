@@ -21,6 +21,7 @@ from ..config import PipelineConfig, dotted
 from ..errors import ConfigError
 from ..options import coerce_value
 from .sync import SyncConfig
+from .temporal import TemporalParams
 
 RELIABILITY = ("best_effort", "reliable")
 OUTPUT_ENCODINGS = ("rgb8", "bgr8")
@@ -92,6 +93,7 @@ class NodeParams:
     qos: QosParams = field(default_factory=QosParams)
     sync: SyncConfig = field(default_factory=SyncConfig)
     publish: PublishParams = field(default_factory=PublishParams)
+    temporal: TemporalParams = field(default_factory=TemporalParams)
     require_same_size: bool = False  # reject pairs whose thermal and RGB sizes differ (else IR is resized)
     diagnostics_period: float = 1.0  # seconds between /diagnostics messages
     use_cv_bridge: bool | str = "auto"  # pixels via cv_bridge: auto | true | false (stored as a string)

@@ -155,8 +155,9 @@ class StreamStats:
                 if now - (meter.last if meter.last is not None else self.started) > timeout_s]
 
     def report(self, now: float, sync: SyncStats, pending: Sequence[int], *, stale_timeout: float,
-               in_flight: int = 0, info: dict[str, str] | None = None) -> Report:
-        """The diagnostics status: level, a one-line summary and every counter as strings."""
+               in_flight: int = 0, info: dict[str, str] | None = None, warnings: Sequence[str] = ()) -> Report:
+        """The diagnostics status: level, a one-line summary and every counter as strings; ``warnings`` (e.g.
+        a low alignment score) raise the level to WARN."""
         with self._lock:
             v: dict[str, str] = {}
             for i, topic in enumerate(self.topics):
@@ -205,5 +206,6 @@ class StreamStats:
                 notes.append(f"{new_failures} pair(s) failed in the pipeline")
             if new_problems:
                 notes.append(f"{new_problems} new bad message(s), rejected pair(s) or clock reset(s)")
+            notes.extend(warnings)
             level = ERROR if new_failures else WARN if notes else OK
             return Report(level, "; ".join(notes) or "fusing", v)

@@ -97,7 +97,9 @@ class Harness:
         overrides = [Parameter(k, value=v) for k, v in {"pipeline.stage1.method": "average", "autostart": False,
                                                           "qos.input_reliability": "reliable",
                                                           "qos.input_depth": 50, "diagnostics_period": 0.2,
-                                                          "sync.stale_timeout": 60.0, **params}.items()]
+                                                          "sync.stale_timeout": 60.0,
+                                                          # synthetic images score no alignment: tests opt in
+                                                          "temporal.alignment_every_n": 0, **params}.items()]
         kwargs = {} if pipeline_factory is None else {"pipeline_factory": pipeline_factory}
         self.node = FusionNode(namespace=namespace, parameter_overrides=overrides, **kwargs)
         self.peer = rclpy.create_node("peer", namespace=namespace)

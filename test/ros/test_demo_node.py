@@ -57,7 +57,11 @@ def test_demo_replays_the_clip_through_the_node(tmp_path, capsys):
                          NodeParams(sync=SyncConfig(min_interval=0.02)))
     assert reference.balanced and reference.pairs_fused == FRAMES
     offline = {stamp_ns(m.header): bytes(m.data) for m in messages(tmp_path / "offline", "/fused_image")}
-    assert {stamp_ns(m.header): bytes(m.data) for m in fused}.items() <= offline.items()
+    # the temporal state (smoothed masks and output, on by default) follows the pairs fused: after a pair the
+    # node dropped under back-pressure its outputs may differ, so the comparison stops there
+    missing = [s for s in sorted(offline) if s not in fused_stamps]
+    node = {stamp_ns(m.header): bytes(m.data) for m in fused if not missing or stamp_ns(m.header) < missing[0]}
+    assert node and node.items() <= offline.items()
 
     cap = cv2.VideoCapture(str(tmp_path / "preview.mp4"))
     frames = 0

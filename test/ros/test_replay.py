@@ -12,6 +12,7 @@ accounted for. ``SGDFUSE_REPLAY_REPORT=path.json`` writes the figures.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -32,6 +33,7 @@ from sgdfuse_ros.ros.conversions import stamp_ns as msg_stamp_ns  # noqa: E402
 from sgdfuse_ros.ros.fusion_node import start  # noqa: E402
 from sgdfuse_ros.stream.node_params import NodeParams  # noqa: E402
 from sgdfuse_ros.stream.sync import SyncConfig  # noqa: E402
+from sgdfuse_ros.stream.temporal import PER_FRAME  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 FRAMES = int(os.environ.get("SGDFUSE_REPLAY_FRAMES", "30"))
@@ -57,8 +59,11 @@ def test_replay_clip_through_the_node(shared_data, tmp_path, harness):
     assert made.frames == FRAMES
 
     pipeline = build_pipeline(PipelineConfig.from_dict({"stage1.method": "average"}))  # as the node builds it
+    # outputs are compared one by one: no state carried between pairs (a pair the node drops under back-pressure
+    # would change it), but the alignment score is measured (it never changes an output)
+    temporal = dataclasses.replace(PER_FRAME, alignment_every_n=5)
     reference = fuse_bag(bag, tmp_path / "offline", pipeline,
-                         NodeParams(sync=SyncConfig(slop=SLOP, min_interval=MIN_INTERVAL)))
+                         NodeParams(sync=SyncConfig(slop=SLOP, min_interval=MIN_INTERVAL), temporal=temporal))
     assert reference.balanced and reference.pairs_synced == FRAMES  # min_interval releases the last pair too
     expected = fused_outputs(tmp_path / "offline")
 
@@ -67,7 +72,8 @@ def test_replay_clip_through_the_node(shared_data, tmp_path, harness):
     rate = FORCED_RATE or min(0.25, (1 / FPS) / (8 * seconds_per_pair(bag, pipeline)))
     # the node sees stamps replayed at that rate; its time constants are scaled alike: it must pair the same
     h = harness("/replay", {"sync.slop": SLOP / rate, "sync.min_interval": MIN_INTERVAL / rate,
-                            "qos.input_depth": 100, "publish.encoding": "rgb8", "diagnostics_period": 0.5})
+                            "qos.input_depth": 100, "publish.encoding": "rgb8", "diagnostics_period": 0.5,
+                            **{f"temporal.{k}": v for k, v in dataclasses.asdict(temporal).items()}})
     assert start(h.node)
     play = subprocess.run(
         [sys.executable, "-m", "sgdfuse_ros", "bag", "play", str(bag), "--rate", str(rate), "--restamp",
@@ -97,6 +103,10 @@ def test_replay_clip_through_the_node(shared_data, tmp_path, harness):
     # every synchronised pair published at most once; a pair is dropped by back-pressure only when DDS hands
     # the node two pairs while it is busy (reliable transport can deliver late, in bursts, on a loaded host)
     assert synced == reference.pairs_synced and n >= 1
+    # the cameras of the clip are registered: the alignment score shows, above the warning threshold
+    assert int(values["alignment.samples"]) >= 1 and reference.alignment_score is not None
+    assert float(values["alignment.score"]) >= temporal.alignment_warn_below
+    assert reference.alignment_score >= temporal.alignment_warn_below
 
     # the same pairs as offline, bit-identical, with the RGB header
     assert {m.header.frame_id for m in got} == {"rgb_camera"}
@@ -122,3 +132,32 @@ def test_replay_clip_through_the_node(shared_data, tmp_path, harness):
     print(json.dumps(figures))
     if os.environ.get("SGDFUSE_REPLAY_REPORT"):
         Path(os.environ["SGDFUSE_REPLAY_REPORT"]).write_text(json.dumps(figures, indent=2))
+
+
+def test_a_wrong_homography_raises_the_alignment_warning(shared_data, tmp_path, harness, wait_for):
+    """The same clip with pipeline.input.homography set to a rotated and shifted warp: /diagnostics WARNs."""
+    import cv2
+    import numpy as np
+
+    from sgdfuse_ros.bag.pairs import video_pairs
+
+    pairs = video_pairs("0111_1716", 3)
+    m = cv2.getRotationMatrix2D((320, 240), 8.0, 1.0)
+    m[:, 2] += (40.0, -30.0)
+    wrong = np.vstack([m, [0, 0, 1]]).ravel().tolist()
+    for name, homography in (("/aligned", []), ("/misaligned", wrong)):
+        h = harness(name, {"pipeline.input.homography": homography, "temporal.alignment_every_n": 1,
+                           "diagnostics_period": 0.2})
+        assert start(h.node) and h.wait_matched()
+        t0 = time.monotonic()
+        for k, (ir, vis) in enumerate(pairs):
+            stamp = 1_700_000_000_000_000_000 + k * 33_000_000
+            h.publish(0, cv2.cvtColor(ir, cv2.COLOR_RGB2GRAY), "mono8", stamp)
+            h.publish(1, vis, "rgb8", stamp)
+        values, level = h.diagnostics_after(t0, timeout=20.0,
+                                            where=lambda v: v.get("alignment.samples", "0") not in ("0", None))
+        score = float(values["alignment.score"])
+        if name == "/aligned":
+            assert score >= float(values["alignment.warn_below"]), values
+        else:
+            assert score < float(values["alignment.warn_below"]) and level == 1, (score, level)
