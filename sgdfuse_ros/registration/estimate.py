@@ -57,7 +57,7 @@ class PairEstimate:
     correlation: float = 0.0  # edge-map correlation at the estimate (working grid)
     reason: str = ""  # why the pair was not used
     score: float = 0.0  # alignment score at the estimate
-    margin: float = 1.0  # correlation lead over the best refined candidate elsewhere (1: all agree)
+    margin: float = 1.0  # correlation lead over the best refined candidate elsewhere (1: none elsewhere)
 
 
 @dataclass
