@@ -109,8 +109,12 @@ def main() -> int:
                            own_offset_px=float(np.linalg.norm(project(own, c) - c, axis=1).mean()),
                            residual_px=cal.residual_px, score_before=cal.score_before, score_after=cal.score_after,
                            used=cal.pairs_used)
+                estimates = cal.per_pair
             except RegistrationError as e:
                 row.update(error_px=float("inf"), nominal_error_px=float("inf"), refused=str(e))
+                estimates = []
+            row["per_pair"] = [{"correlation": p.correlation, "score": p.score, "margin": p.margin,
+                                "reason": p.reason} for p in estimates]
             row["seconds"] = time.perf_counter() - t
             rows.append(row)
             print(json.dumps(row), flush=True)

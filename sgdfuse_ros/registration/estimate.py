@@ -12,9 +12,11 @@ previous homography).
 2. Fine (half, then the whole working grid): OpenCV's ECC (enhanced correlation coefficient, Gauss-Newton)
    refines a homography from each candidate on the two maps, the IR map masked to where the warped IR image
    has content (at half, then full working resolution); the highest final correlation wins, and it must reach
-   ``MIN_CORRELATION`` with an alignment score (``score.alignment_score``) of at least ``MIN_SCORE``.
+   ``MIN_CORRELATION`` with an alignment score (``score.alignment_score``) of at least ``MIN_SCORE``. Its
+   margin is how far its correlation beats the best refined candidate ending more than ``AGREE_PX`` away.
 
-``calibrate`` registers every pair alone and keeps the consensus (pairs whose warped corners agree); the
+``calibrate`` registers every pair alone and keeps the consensus (pairs whose warped corners agree; a single
+registered pair must be unambiguous, its margin at least ``MIN_MARGIN``, as nothing else corroborates it); the
 result is the mean of their corners, with ``model`` fitted to it (an affine or similarity is that model
 closest to the homography), checked for overlap and plausibility, and scored before and after.
 A homography here maps an IR pixel (x, y, 1) to a visible pixel, the convention of ``PipelineConfig.homography``.
@@ -36,6 +38,7 @@ MIN_EDGE_FRACTION = 0.01  # "little structure": fewer pixels than this with a cl
 MIN_CORRELATION = 0.15  # a pair whose edge maps correlate less than this after registration is not registered
 MIN_SCORE = 0.1  # nor is one whose alignment score (score.py) at the estimate stays below this
 MIN_OVERLAP = 0.5  # fraction of the visible grid the warped IR image must cover
+MIN_MARGIN = 0.05  # a lone pair's correlation must beat any distinct candidate's by this (chosen on train pairs)
 AGREE_PX = 6.0  # pairs agree when their corners lie within this many working pixels of the median
 ANGLES = (-6.0, -3.0, 0.0, 3.0, 6.0)  # degrees: rotations tried by the coarse search
 SCALES = (0.88, 0.94, 1.0, 1.06, 1.12)  # scales tried by the coarse search
@@ -53,6 +56,8 @@ class PairEstimate:
     homography: np.ndarray | None  # IR -> VIS (native pixels), None when the pair failed
     correlation: float = 0.0  # edge-map correlation at the estimate (working grid)
     reason: str = ""  # why the pair was not used
+    score: float = 0.0  # alignment score at the estimate
+    margin: float = 1.0  # correlation lead over the best refined candidate elsewhere (1: none elsewhere)
 
 
 @dataclass
@@ -192,12 +197,17 @@ def estimate_pair(ir: np.ndarray, vis: np.ndarray, initial: np.ndarray | None = 
     fits = [_ecc(maps, s @ h @ np.linalg.inv(s), (0.5, 1.0)) for _, h in _coarse_search(*_level(maps, 0.25))]
     corr, h = max(fits, key=lambda fit: fit[0])
     native = _native(maps, h)
+    src = corners(maps.vis.shape)
+    rivals = [c for c, other in fits if np.linalg.norm(project(other, src) - project(h, src), axis=1).max() > AGREE_PX]
+    margin = corr - max(rivals) if rivals else 1.0
     if corr < MIN_CORRELATION:
-        return PairEstimate(native, corr, f"edges do not match (correlation {corr:.2f} < {MIN_CORRELATION})")
+        return PairEstimate(native, corr, f"edges do not match (correlation {corr:.2f} < {MIN_CORRELATION})",
+                            margin=margin)
     score = pair_score(_gray(ir), _gray(vis), native)
     if score < MIN_SCORE:
-        return PairEstimate(native, corr, f"edges do not match (alignment score {score:.2f} < {MIN_SCORE})")
-    return PairEstimate(native, corr)
+        return PairEstimate(native, corr, f"edges do not match (alignment score {score:.2f} < {MIN_SCORE})",
+                            score, margin)
+    return PairEstimate(native, corr, "", score, margin)
 
 
 def pair_score(ir: np.ndarray, vis: np.ndarray, homography: np.ndarray | None) -> float:
@@ -289,6 +299,9 @@ def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], model: str = "homograp
     for k, ok in zip(good, agree, strict=True):
         if not ok:
             estimates[k].reason = "disagrees with the other pairs"
+    if len(good) == 1 and estimates[good[0]].margin < MIN_MARGIN:  # nothing corroborates an ambiguous lone pair
+        raise RegistrationError(f"ambiguous: another warp fits the edges nearly as well (correlation margin "
+                                f"{estimates[good[0]].margin:.3f} < {MIN_MARGIN}); give more pairs")
     used = int(agree.sum())
     mean_corners = warped[agree].mean(axis=0)
     h = fit_model(cv2.getPerspectiveTransform(src.astype(np.float32), mean_corners.astype(np.float32)), ir_shape,
