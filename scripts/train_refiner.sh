@@ -17,8 +17,8 @@ $PY -m sgdfuse_ros train distill --teacher runs/teacher_s2/model.pt --out runs/s
     --teacher-steps 4 --seed 0 --threads 2 --no-progress
 
 # 3. Ship both and record them in sgdfuse_ros/weights/manifest.json (step 6 replaces this student).
-$PY -m sgdfuse_ros ship runs/teacher_s2/model.pt sgdfuse_ros/weights/refiner_teacher.pt
-$PY -m sgdfuse_ros ship runs/student_s2_t4/model.pt sgdfuse_ros/weights/refiner_student.pt
+$PY -m sgdfuse_ros ship --overwrite runs/teacher_s2/model.pt sgdfuse_ros/weights/refiner_teacher.pt
+$PY -m sgdfuse_ros ship --overwrite runs/student_s2_t4/model.pt sgdfuse_ros/weights/refiner_student.pt
 
 # 4. Choose the student's network evaluations on the validation set (against stage 1; the winner, 1, was the
 #    preset's until step 5). A 3x longer-trained teacher is scored as a candidate too (it did not win).
@@ -29,14 +29,14 @@ T3=runs/teacher_s3/model.pt
 # shipped, so their selection.json files name it just `sgdfuse`), from a seeded x_T as this selection ran it.
 P=runs/student_s2_t4/model.pt
 S=sgdfuse:refiner.noise=seeded:refiner.weights=$P
-$PY -m sgdfuse_ros select $S:refiner.steps=2 $S:refiner.steps=1 $S:refiner.steps=4 \
+$PY -m sgdfuse_ros select --overwrite $S:refiner.steps=2 $S:refiner.steps=1 $S:refiner.steps=4 \
     sgdfuse-teacher:refiner.steps=4 "sgdfuse-teacher:refiner.weights=$T3:refiner.steps=4" \
     "sgdfuse-teacher:refiner.weights=$T3:refiner.steps=1" --baselines stage1 --out docs/results/refiner_selection
 
 # 5. Choose the sampler's start x_T (seeded draw vs zero, the prior's mean) together with the evaluations, on
 #    the validation set (the winner, 2 evaluations from x_T = 0, was the preset's only until step 6).
 Z=sgdfuse:refiner.noise=zero:refiner.weights=$P
-$PY -m sgdfuse_ros select $S:refiner.steps=1 $S:refiner.steps=2 $Z:refiner.steps=1 $Z:refiner.steps=2 \
+$PY -m sgdfuse_ros select --overwrite $S:refiner.steps=1 $S:refiner.steps=2 $Z:refiner.steps=1 $Z:refiner.steps=2 \
     $Z:refiner.steps=4 --baselines stage1 --out docs/results/refiner_noise_selection
 
 # 6. Other students, scored with the other candidates in one run of the rule; the preset `sgdfuse` uses the
@@ -49,13 +49,13 @@ $PY -m sgdfuse_ros train distill --teacher "$T3" --out runs/student_s3_w0 --stud
 $PY -m sgdfuse_ros train distill --teacher "$T3" --out runs/student_s3_w1 --student-steps 2 --teacher-steps 4 \
     --w-target 1 --seed 0 --threads 1 --no-progress
 O=runs/student_s2_t4_1step/model.pt
-$PY -m sgdfuse_ros select $S:refiner.steps=1 $Z:refiner.steps=1 $Z:refiner.steps=2 $Z:refiner.steps=4 \
+$PY -m sgdfuse_ros select --overwrite $S:refiner.steps=1 $Z:refiner.steps=1 $Z:refiner.steps=2 $Z:refiner.steps=4 \
     sgdfuse:refiner.noise=seeded:refiner.steps=1:refiner.weights=$O \
     sgdfuse:refiner.noise=zero:refiner.steps=1:refiner.weights=$O \
     sgdfuse:refiner.noise=zero:refiner.steps=2:refiner.weights=runs/student_s3_w0/model.pt \
     sgdfuse:refiner.noise=zero:refiner.steps=2:refiner.weights=runs/student_s3_w1/model.pt --baselines stage1 \
     --out docs/results/refiner_default_selection
-$PY -m sgdfuse_ros ship $O sgdfuse_ros/weights/refiner_student.pt
+$PY -m sgdfuse_ros ship --overwrite $O sgdfuse_ros/weights/refiner_student.pt
 
 # 7. Tried, not shipped (docs/refiner.md, "Three attempts at the fidelity gap"): pseudo-target variants scored
 #    on the validation set (baselines stage 1 and GFF), two teachers (the selected target; task losses inside
@@ -78,7 +78,7 @@ for t in t05 lo; do
       --teacher-steps 4 --seed 0 --threads 1 --no-progress
 done
 ZERO1=refiner.noise=zero:refiner.steps=1  # overrides (not a spec like Z above): x_T = 0, 1 evaluation
-$PY -m sgdfuse_ros select sgdfuse "sgdfuse:$ZERO1:refiner.weights=runs/student_t05/model.pt" \
+$PY -m sgdfuse_ros select --overwrite sgdfuse "sgdfuse:$ZERO1:refiner.weights=runs/student_t05/model.pt" \
     "sgdfuse:$ZERO1:refiner.weights=runs/student_lo/model.pt" --baselines stage1,gff \
     --out docs/results/refiner_target_student_selection
 
@@ -97,7 +97,7 @@ for spec in sgdfuse sgdfuse-teacher:refiner.steps=4 "sgdfuse-teacher:refiner.ste
   $PY scripts/residual_fit.py --pipeline "$spec"
 done
 ZERO2=refiner.noise=zero:refiner.steps=2
-$PY -m sgdfuse_ros select sgdfuse "sgdfuse:$ZERO1:refiner.weights=runs/student_t05/model.pt" \
+$PY -m sgdfuse_ros select --overwrite sgdfuse "sgdfuse:$ZERO1:refiner.weights=runs/student_t05/model.pt" \
     "sgdfuse:$ZERO1:refiner.weights=runs/student_lo/model.pt" \
     "sgdfuse:$ZERO1:refiner.weights=runs/student_s3_1step/model.pt" \
     "sgdfuse:$ZERO2:refiner.weights=runs/student_s3_w0/model.pt" \
@@ -115,5 +115,5 @@ $PY scripts/contrast_frontier.py --out docs/results/contrast_frontier
 for v in "b3 --bound-radius 3" "t7 --base-radius 7" "b3t7 --bound-radius 3 --base-radius 7"; do
   set -- $v; PYTHONPATH=. $PY scripts/refiner_output.py sgdfuse_ros/weights/refiner_student.pt runs/student_$1.pt "${@:2}"
 done
-$PY -m sgdfuse_ros select sgdfuse sgdfuse:refiner.weights=runs/student_b3.pt sgdfuse:refiner.weights=runs/student_t7.pt \
+$PY -m sgdfuse_ros select --overwrite sgdfuse sgdfuse:refiner.weights=runs/student_b3.pt sgdfuse:refiner.weights=runs/student_t7.pt \
     sgdfuse:refiner.weights=runs/student_b3t7.pt --baselines stage1 --out runs/sel_refiner_output

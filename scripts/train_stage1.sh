@@ -20,7 +20,7 @@ for w in 1 4; do
       --seed 0 --texture-gain 1.3 --w-ssim $w --val-every 400 --threads 1 > runs/stage1_g1.3_ssim$w.out 2>&1 &
 done
 wait
-$PY -m sgdfuse_ros select runs/stage1_g1.0/model.pt runs/stage1_g1.3/model.pt runs/stage1_g1.6/model.pt \
+$PY -m sgdfuse_ros select --overwrite runs/stage1_g1.0/model.pt runs/stage1_g1.3/model.pt runs/stage1_g1.6/model.pt \
     runs/stage1_g1.3_ssim1/model.pt runs/stage1_g1.3_ssim4/model.pt --out docs/results/stage1_selection
 
 # 2. SeAFusion (the reference): run as it happened -- 400 steps, then resumed to 1000 (the cosine schedule
@@ -31,8 +31,8 @@ $PY -m sgdfuse_ros train seafusion --out runs/seafusion --steps 1000 --batch 6 -
     --val-every 200 --threads 1 --resume --no-progress
 
 # 3. Ship: copy the weights and record them in sgdfuse_ros/weights/manifest.json.
-$PY -m sgdfuse_ros ship runs/stage1_g1.3/model.pt sgdfuse_ros/weights/stage1.pt
-$PY -m sgdfuse_ros ship runs/seafusion/model.pt sgdfuse_ros/weights/seafusion.pt
+$PY -m sgdfuse_ros ship --overwrite runs/stage1_g1.3/model.pt sgdfuse_ros/weights/stage1.pt
+$PY -m sgdfuse_ros ship --overwrite runs/seafusion/model.pt sgdfuse_ros/weights/seafusion.pt
 
 # 4. Issue 22 (docs/stage1.md): the faithful blend output with the noise-proof objective and augmentation,
 #    two base sizes; the rule keeps the shipped stage 1 (shipped: nothing).
@@ -43,5 +43,5 @@ nohup $PY -m sgdfuse_ros train stage1 --out runs/stage1_blend_r15 --steps 400 --
     --seed 0 --texture-gain 1.0 --w-ssim 1 --intensity-target saliency --clean-gradient --augment --output blend \
     --base-radius 15 --val-every 0 --threads 1 --no-progress > runs/stage1_blend_r15.out 2>&1 &
 wait
-$PY -m sgdfuse_ros select sgdfuse_ros/weights/stage1.pt runs/stage1_blend/model.pt runs/stage1_blend_r15/model.pt \
+$PY -m sgdfuse_ros select --overwrite sgdfuse_ros/weights/stage1.pt runs/stage1_blend/model.pt runs/stage1_blend_r15/model.pt \
     --out runs/sel_stage1

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import tempfile
@@ -18,6 +19,17 @@ from pathlib import Path
 from .errors import InputError
 
 IMAGE_OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+OVERWRITE_HELP = "replace existing output files"
+
+
+def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
+    """The one ``--overwrite`` flag of every command that writes files."""
+    parser.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+
+
+def existing_paths(paths: Iterable[str | Path | None]) -> list[Path]:
+    """The given paths that exist (inputs named on the command line; names that are not paths drop out)."""
+    return [Path(p) for p in paths if p and Path(p).exists()]
 
 
 def check_not_input(out: str | Path, inputs: Iterable[str | Path]) -> None:
@@ -73,6 +85,19 @@ def check_folder_output(folder: str | Path, inputs: Iterable[str | Path], files:
     if existing and not overwrite:
         raise InputError(f"{folder}: {len(existing)} output file(s) already exist, e.g. {existing[0]} "
                          "(use --overwrite to replace them)")
+    return folder
+
+
+def check_run_folder(folder: str | Path, inputs: Iterable[str | Path], overwrite: bool) -> Path:
+    """Check the output folder of a command whose file names depend on the run (eval, train): it is refused
+    when it already holds anything, unless ``overwrite``."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: is a file, expected an output folder")
+    check_not_input(folder, inputs)
+    check_writable_folder(folder)
+    if folder.is_dir() and any(folder.iterdir()) and not overwrite:
+        raise InputError(f"{folder}: is not empty (use --overwrite to replace its files)")
     return folder
 
 

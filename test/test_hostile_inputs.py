@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -148,6 +149,19 @@ def _read_only_dir() -> str | None:
 
 READ_ONLY = _read_only_dir()
 
+def _file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"earlier result")
+
+
+def _frame_existing(root: Path) -> None:
+    from sgdfuse_ros.cli.export import frame_target
+
+    _file(root / "out" / f"{frame_target('default', H, W)[2]}.onnx")
+
+
+BENCH = ["bench", "--pipelines", "average", "--backends", "cpu", "--sizes", "56x40", "--iters", "1", "-o", "out"]
+
 CASES: dict[str, Case] = {
     # 1. data loss
     "output is an input": Case(pair, fuse_args("d/ir.png"), 2, "refusing to write over or inside the input"),
@@ -254,6 +268,28 @@ CASES: dict[str, Case] = {
     "misspelled config section": Case(lambda r: (bag(r), params(r, "    synch: {slop: 0.05}\n")),
                                       ["bag", "fuse", "bag", "out", "--params", "p.yaml"], 2,
                                       "unknown parameter(s): synch.slop"),
+    # 10. every command that writes files (the same --overwrite rule)
+    "eval output folder not empty": Case(
+        lambda r: (images(r / "set", ["a"]), (r / "out").mkdir(), (r / "out" / "old.md").write_text("earlier")),
+        ["eval", "--methods", "average", "--datasets", "set", "-o", "out"], 2, "is not empty (use --overwrite"),
+    "eval output inside the dataset": Case(lambda r: images(r / "set", ["a"]),
+                                           ["eval", "--methods", "average", "--datasets", "set", "-o", "set/ir"], 2,
+                                           "refusing to write over or inside the input"),
+    "bench output exists": Case(lambda r: _file(r / "out" / "bench.json"), BENCH, 2, "already exist"),
+    "export onnx output exists": Case(lambda r: _file(r / "out" / "stage1.onnx"),
+                                      ["export", "onnx", "--models", "stage1", "-o", "out"], 2, "already exist"),
+    "export frame output exists": Case(_frame_existing, ["export", "frame", "--size", "56x40", "-o", "out"], 2,
+                                       "already exist"),
+    "train into a used run folder": Case(lambda r: _file(r / "run" / "log.jsonl"),
+                                         ["train", "stage1", "--out", "run", "--steps", "1"], 2, "is not empty"),
+    "train --resume without a state to resume": Case(
+        lambda r: _file(r / "run" / "model.pt"), ["train", "stage1", "--out", "run", "--resume"], 2, "is not empty"),
+    "select output exists": Case(lambda r: (_file(r / "a.pt"), _file(r / "sel" / "selection.json")),
+                                 ["select", "a.pt", "--out", "sel"], 2, "already exist"),
+    "ship over shipped weights": Case(lambda r: (_file(r / "a.pt"), _file(r / "w" / "stage1.pt")),
+                                      ["ship", "a.pt", "w/stage1.pt"], 2, "already exists (use --overwrite"),
+    "ship onto its source": Case(lambda r: _file(r / "a.pt"), ["ship", "a.pt", "a.pt"], 2,
+                                 "refusing to write over or inside the input"),
     "pair names listed": Case(lambda r: images(r / "set", ["a", "b"]),
                               ["grid", "--dataset", "set", "--pairs", "a.png", "--methods", "average", "-o", "g.png"],
                               2, "no pairs named a.png; --pairs takes pair names (file names without suffix): a, b"),
@@ -389,3 +425,17 @@ def test_partial_bag_of_an_interrupted_run_is_replaced(tmp_path, capsys):
     assert cli_main(["bag", "fuse", str(tmp_path / "bag"), str(tmp_path / "out"), "--pipeline", "average"]) == 0
     assert (tmp_path / "out" / "metadata.yaml").is_file() and not partial_path(tmp_path / "out").parent.exists()
     assert message_count(tmp_path / "out") == 3  # 3 pairs, the last one included
+
+
+def test_train_resume_into_its_own_run_folder_passes_the_output_check(tmp_path):
+    """Resuming is not overwriting: a folder holding train_state.pt is accepted with --resume only."""
+    from sgdfuse_ros.cli.train import check_output
+    from sgdfuse_ros.errors import InputError
+
+    _file(tmp_path / "run" / "train_state.pt")
+    args = SimpleNamespace(out=str(tmp_path / "run"), resume=True, overwrite=False, init_from="",
+                           initial_weights="", teacher=None, cache=str(tmp_path / "cache"))
+    check_output(args)
+    with pytest.raises(InputError, match="is not empty"):
+        check_output(SimpleNamespace(**{**vars(args), "resume": False}))
+    check_output(SimpleNamespace(**{**vars(args), "resume": False, "overwrite": True}))

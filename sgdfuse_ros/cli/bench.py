@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ..options import split_list
+from ..outputs import add_overwrite_argument
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,6 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--masks", default="", metavar="SAM_MODELS",
                    help="time the mask providers instead (640x480 msrs_test pairs): the offline provider and "
                         "these SAM architectures, e.g. vit_b,vit_l,vit_h ('offline': no SAM) -> masks.json/.md")
+    add_overwrite_argument(p)
     p.add_argument("--estimate", type=Path, metavar="BENCH_JSON",
                    help="print the roofline estimate of Jetson Orin latency from this bench.json instead")
     p.set_defaults(func=run)
@@ -53,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
 
         print(estimate_table(json.loads(args.estimate.read_text())), end="")
         return 0
+    from ..outputs import check_folder_output, existing_paths
+
+    names = ("masks.json", "masks.md") if args.masks else ("bench.json", "bench.md")
+    check_folder_output(args.out, existing_paths(split_list(args.pipelines)), names, args.overwrite)
     if args.masks:
         return run_masks(args)
     from ..bench.report import to_markdown

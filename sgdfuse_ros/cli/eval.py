@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..options import split_list
+from ..outputs import add_overwrite_argument
 from .common import add_pipeline_args
 from .eval_det import add_arguments as add_det_arguments
 from .eval_det import run as run_det
@@ -19,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--datasets", default="msrs_test,roadscene",
                    help="comma-separated set names under shared/data/ivif, or folders with ir/ + vi/")
     p.add_argument("--metrics", default="", help="comma-separated metric names (default: the nine headline)")
-    p.add_argument("-o", "--out", default="out/eval", help="output folder")
+    p.add_argument("-o", "--out", default="out/eval", help="output folder (refused when not empty, unless --overwrite)")
+    add_overwrite_argument(p)
     p.add_argument("--limit", type=int, default=None, help="first N pairs of each set")
     p.add_argument("--save-fused", action="store_true", help="also write every fused image")
     p.add_argument("--mask-perturb", default="",
@@ -59,7 +61,16 @@ def perturbed_variants(pipelines: dict, spec: str) -> dict:
     return variants
 
 
+def check_output(args: argparse.Namespace) -> None:
+    """The output folder, before any model loads: not an input, writable, empty unless --overwrite."""
+    from ..outputs import check_run_folder, existing_paths
+
+    named = [*split_list(args.datasets), *split_list(args.methods), *args.bags, args.published, args.ablation_dir]
+    check_run_folder(args.out, existing_paths(named), args.overwrite)
+
+
 def run(args: argparse.Namespace) -> int:
+    check_output(args)
     if args.task == "det":
         return run_det(args)
     if args.task == "temporal":

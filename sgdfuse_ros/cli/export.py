@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..options import split_list
+from ..outputs import add_overwrite_argument
 
 log = logging.getLogger(__name__)
 PARITY_TOLERANCE = 1e-4  # max |onnxruntime - torch| on [0, 1] outputs accepted by `export onnx`
@@ -43,6 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     frame.add_argument("--precision", default="fp16", choices=("fp32", "fp16"))
     frame.add_argument("--no-check", action="store_true", help="skip the onnxruntime-vs-torch parity check")
     frame.set_defaults(func=run_frame)
+    for q in (onnx, frame):
+        add_overwrite_argument(q)
     for q in (onnx, engines):
         q.add_argument("--models", default="stage1,seafusion",
                        help="comma-separated: stage1, seafusion, refiner_student, refiner_teacher")
@@ -59,26 +62,35 @@ def _load(args: argparse.Namespace, name: str):  # -> (module, io, model name in
     return load_exportable(name, weights, args.refiner_steps)
 
 
-def pipeline_frame_graph(spec: str, height: int, width: int) -> tuple[Any, Any, str]:
-    """(frame graph, its FixedIO, its model name) of the pipeline ``spec`` (a preset, method or .yaml) for
-    HxW uint8 thermal and RGB frames; ConfigError for a pipeline that has no frame graph."""
+def frame_target(spec: str, height: int, width: int) -> tuple[Any, Any, str]:
+    """(pipeline config, FrameSpec, model name) of the frame graph of ``spec``, without building anything;
+    ConfigError for a pipeline that has no frame graph."""
     import re
 
-    from ..config import build_pipeline, config_from_spec
+    from ..config import config_from_spec
     from ..errors import ConfigError
     from ..frame.graph import FrameSpec
-    from ..frame.runner import frame_graph
     from ..methods.learned import LEARNED_METHODS
 
     label, config = config_from_spec(spec)
     if config.stage1.method not in LEARNED_METHODS:
         raise ConfigError(f"pipeline {spec!r}: its initial fusion {config.stage1.method!r} is not a network, so it "
                           f"has no frame graph (learned: {', '.join(LEARNED_METHODS)})")
+    frame_spec = FrameSpec((height, width), (height, width), masks=config.masks.source != "none")
+    return config, frame_spec, re.sub(r"[^A-Za-z0-9_.-]+", "-", f"frame_{label}_{frame_spec.name}")
+
+
+def pipeline_frame_graph(spec: str, height: int, width: int) -> tuple[Any, Any, str]:
+    """(frame graph, its FixedIO, its model name) of the pipeline ``spec`` (a preset, method or .yaml) for
+    HxW uint8 thermal and RGB frames; ConfigError for a pipeline that has no frame graph."""
+    from ..config import build_pipeline
+    from ..frame.runner import frame_graph
+
+    config, frame_spec, name = frame_target(spec, height, width)
     pipeline = build_pipeline(config.replace({"runtime.backend": "cpu"}))
-    frame_spec = FrameSpec((height, width), (height, width), masks=pipeline.masks is not None)
+    assert (pipeline.masks is not None) == frame_spec.masks, "mask source 'none' is the only one without masks"
     graph = frame_graph(frame_spec, pipeline.fuse_fn.module, pipeline.refiner,  # type: ignore[attr-defined]
                         pipeline.thermal_percentiles, pipeline.homography)
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"frame_{label}_{frame_spec.name}")
     return graph, frame_spec.io(), name
 
 
@@ -91,8 +103,11 @@ def run_frame(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..export.engines import parse_shape
     from ..export.onnx import OPSET, export_onnx, sha256_hex
+    from ..outputs import check_folder_output, existing_paths
 
     height, width = parse_shape(args.size)
+    _, _, name = frame_target(args.pipeline, height, width)
+    check_folder_output(args.out, existing_paths([args.pipeline]), (f"{name}.onnx", f"{name}.json"), args.overwrite)
     graph, io, name = pipeline_frame_graph(args.pipeline, height, width)
     path = Path(args.out) / f"{name}.onnx"
     data = export_onnx(graph, io, path=path)
@@ -139,9 +154,12 @@ def _onnx(args: argparse.Namespace, names: list[str]) -> int:
     from ..errors import ConfigError
     from ..export.engines import parse_shape
     from ..export.onnx import OPSET, TRACE_SIZE, export_onnx, sha256_hex
+    from ..outputs import check_folder_output, existing_paths
 
     shape = parse_shape(args.size) if args.size else None
-    out = Path(args.out)
+    checkpoints = [Path(args.weights_dir) / f"{n}.pt" for n in names] if args.weights_dir else []
+    out = check_folder_output(args.out, existing_paths(checkpoints),
+                              [f"{n}{s}" for n in names for s in (".onnx", ".json")], args.overwrite)
     for name in names:
         module, io, model_name = _load(args, name)
         path = out / f"{name}.onnx"

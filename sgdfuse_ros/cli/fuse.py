@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..outputs import add_overwrite_argument
 from .common import add_pipeline_args
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vis", help="visible image file")
     p.add_argument("-o", "--output", required=True, help="output PNG (one pair) or folder (a folder of pairs)")
     p.add_argument("--masks", action="store_true", help="also write the IR/VIS masks the pipeline makes")
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    add_overwrite_argument(p)
     add_pipeline_args(p)
     p.set_defaults(func=run)
 

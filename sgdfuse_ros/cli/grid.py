@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..options import split_list
+from ..outputs import add_overwrite_argument
 from .common import add_pipeline_args
 
 
@@ -19,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--count", type=int, default=4, help="pairs picked by 'ir-only-night'")
     p.add_argument("--cell-width", type=int, default=320, help="width in pixels of each image in the grid")
     p.add_argument("-o", "--out", default="out/grid.png", help="output image (.png or .jpg)")
-    p.add_argument("--overwrite", action="store_true", help="replace the output image if it exists")
+    add_overwrite_argument(p)
     p.set_defaults(func=run)
 
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..options import split_list
+from ..outputs import add_overwrite_argument
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -15,13 +16,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("candidates", nargs="+", help="checkpoints (.pt) or pipeline specs")
     p.add_argument("--baselines", help="comma-separated pipeline specs (default: average,gff)")
     p.add_argument("--out", type=Path, required=True, help="folder for selection.json")
+    add_overwrite_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
+    from ..outputs import check_folder_output, existing_paths
     from ..training.select import BASELINES, report, select
 
+    check_folder_output(args.out, existing_paths(args.candidates), ["selection.json"], args.overwrite)
     baselines = BASELINES if args.baselines is None else tuple(split_list(args.baselines))
     if not baselines:
         raise ConfigError("--baselines needs at least one pipeline")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..outputs import add_overwrite_argument
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ship", help="ship a trained checkpoint (weights folder + manifest.json)",
@@ -13,11 +15,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "manifest.json beside it. Fusion networks and refiners alike.")
     p.add_argument("src", type=Path, help="the run's checkpoint, e.g. runs/stage1/model.pt")
     p.add_argument("dest", type=Path, help="where it goes, e.g. sgdfuse_ros/weights/stage1.pt")
+    add_overwrite_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..models import read_checkpoint
+    from ..outputs import check_file_output
+
+    check_file_output(args.dest, [args.src], args.overwrite, suffixes=(".pt",))
     from ..training.refiner import MODEL_NAME, ship_refiner
     from ..training.ship import ship
 

@@ -7,7 +7,9 @@ import logging
 import shlex
 import sys
 from dataclasses import replace
+from pathlib import Path
 
+from ..outputs import add_overwrite_argument
 from .train_refiner import REFINER_MODELS
 from .train_refiner import add_arguments as add_refiner_arguments
 from .train_refiner import run as run_refiner
@@ -30,6 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, help="peak Adam learning rate (recipe default)")
     p.add_argument("--seed", type=int, default=0, help="random seed (initialisation, crops, batches)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/train_state.pt if it exists")
+    add_overwrite_argument(p)
     p.add_argument("--stop-at", type=int, help="leave after this step (split a run; continue with --resume)")
     p.add_argument("--val-every", type=int, default=250, help="validate every N steps (0: only at the end)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: share the machine)")
@@ -52,7 +55,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def check_output(args: argparse.Namespace) -> None:
+    """The run folder, before any data or model loads: not an input, writable, and empty unless --overwrite,
+    or --resume and it holds a run's train_state.pt (resuming is not overwriting)."""
+    from ..outputs import check_run_folder, existing_paths
+    from ..training.loop import STATE_FILE
+
+    resuming = args.resume and (Path(args.out) / STATE_FILE).is_file()
+    inputs = existing_paths([args.init_from, args.initial_weights, args.teacher, args.cache])
+    check_run_folder(args.out, inputs, args.overwrite or resuming)
+
+
 def run(args: argparse.Namespace) -> int:
+    check_output(args)
     import torch
 
     from ..training.data import TrainData
