@@ -43,17 +43,14 @@ def bag_temporal_metrics(source_bag: str | Path, fused_bags: list[str | Path], t
     lo = hi = 0.0
     if first.dtype == np.uint16:
         lo, hi = np.percentile(np.concatenate([t[::4, ::4].ravel() for t in thermal.values()]), (1.0, 99.0))
-    results: dict[str, Any] = {}
-    for name, frames in fused.items():
-        meter = TemporalMeter()
-        for s in stamps:
-            vis = _luma(src[rgb_topic][s])
-            t = thermal[s] if thermal[s].ndim == 2 else thermal[s][..., 0]
-            ir = t.astype(np.float32) / 255.0 if t.dtype == np.uint8 else \
-                np.clip((t.astype(np.float32) - lo) / max(hi - lo, 1.0), 0.0, 1.0)
-            meter.add({"fused": _luma(frames[s]), "ir": resize_to(ir, vis.shape), "vis": vis})
-        r = meter.result()
-        results.setdefault("ir", r["ir"])
-        results.setdefault("vis", r["vis"])
-        results[Path(name).name] = r["fused"] | {"frames": r["pixels"]["frames"]}
-    return results
+    meter = TemporalMeter()  # one optical flow per frame pair, shared by the sources and every fused bag
+    for s in stamps:
+        vis = _luma(src[rgb_topic][s])
+        t = thermal[s] if thermal[s].ndim == 2 else thermal[s][..., 0]
+        ir = t.astype(np.float32) / 255.0 if t.dtype == np.uint8 else \
+            np.clip((t.astype(np.float32) - lo) / max(hi - lo, 1.0), 0.0, 1.0)
+        streams = {"vis": vis, "ir": resize_to(ir, vis.shape)}
+        meter.add(streams | {name: _luma(frames[s]) for name, frames in fused.items()})
+    r = meter.result()
+    frame_count = {"frames": r["pixels"]["frames"]}
+    return {"ir": r["ir"], "vis": r["vis"]} | {Path(name).name: r[name] | frame_count for name in fused}

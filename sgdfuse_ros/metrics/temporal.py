@@ -18,7 +18,6 @@ import numpy as np
 
 STATIC_FLOW_PX = 0.25  # flow magnitude below which a pixel is static
 CONSISTENT_PX = 1.0  # forward-backward flow mismatch below which a pixel counts for the warp error
-STREAMS = ("fused", "ir", "vis")
 
 
 def _flow(dis: cv2.DISOpticalFlow, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -30,18 +29,19 @@ def _u8(luma: np.ndarray) -> np.ndarray:
 
 
 class TemporalMeter:
-    """Accumulates the metrics frame by frame: ``add({"fused": HxW, "ir": HxW, "vis": HxW})`` (uint8 luma,
-    or float in [0, 1]), then ``result()`` -> {stream: {"flicker": .., "warp_error": ..}}."""
+    """Accumulates the metrics frame by frame: ``add({"vis": HxW, "ir": HxW, "fused": HxW, ...})`` (uint8 luma,
+    or float in [0, 1]; any number of streams beside "vis", whose optical flow all of them share), then
+    ``result()`` -> {stream: {"flicker": .., "warp_error": ..}}."""
 
     def __init__(self) -> None:
         self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         self.previous: dict[str, np.ndarray] | None = None
-        self.sums = {s: np.zeros(2) for s in STREAMS}
+        self.sums: dict[str, np.ndarray] = {}  # stream -> (flicker sum, warp error sum)
         self.pixels = np.zeros(2)  # static pixels, consistent pixels
         self.frames = 0
 
     def add(self, frames: dict[str, np.ndarray]) -> None:
-        current = {s: _u8(frames[s]) for s in STREAMS}
+        current = {s: _u8(f) for s, f in frames.items()}
         self.frames += 1
         prev, self.previous = self.previous, current
         if prev is None or prev["vis"].shape != current["vis"].shape:
@@ -56,15 +56,16 @@ class TemporalMeter:
         consistent = inside & (np.linalg.norm(back + fwd_at, axis=2) < CONSISTENT_PX)
         static = np.linalg.norm(back, axis=2) < STATIC_FLOW_PX
         self.pixels += (static.sum(), consistent.sum())
-        for s in STREAMS:
+        for s in current:
             a, b = current[s].astype(np.float32), prev[s].astype(np.float32)
             warped = cv2.remap(b, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            self.sums.setdefault(s, np.zeros(2))
             self.sums[s] += (np.abs(a - b)[static].sum(), np.abs(a - warped)[consistent].sum())
 
     def result(self) -> dict[str, dict[str, float]]:
         n = np.maximum(self.pixels, 1)
         return {s: {"flicker": float(self.sums[s][0] / n[0]), "warp_error": float(self.sums[s][1] / n[1])}
-                for s in STREAMS} | {"pixels": {"static": float(self.pixels[0]), "consistent": float(self.pixels[1]),
+                for s in self.sums} | {"pixels": {"static": float(self.pixels[0]), "consistent": float(self.pixels[1]),
                                                "frames": float(self.frames)}}
 
 
