@@ -3,13 +3,13 @@
 rosbags needs the summary at the end of an MCAP file, which a truncated file lacks. ``SalvageReader`` walks
 the records from the start instead (uncompressed chunks, schemas, channels, messages: what rosbag2 and
 rosbags write by default) and stops at the first incomplete record. It offers the part of the rosbags reader
-API that ``bag fuse`` uses: ``connections`` (topic, msgtype, msgcount) and ``messages()``.
+API that ``bag fuse`` uses: ``connections`` (topic, msgtype, msgcount) and ``messages(connections=None)``.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +99,11 @@ class SalvageReader:
                 self._record(op_, records[inner + 9:inner + 9 + size_])
                 inner += 9 + size_
 
-    def messages(self) -> Iterator[tuple[SalvagedConnection, int, bytes]]:
+    def messages(self, connections: Iterable[SalvagedConnection] | None = None,
+                 ) -> Iterator[tuple[SalvagedConnection, int, bytes]]:
+        """The messages read, in file order; ``connections`` keeps only theirs (as rosbags' ``Reader``)."""
+        wanted = None if connections is None else {id(c) for c in connections}
         for channel_id, log_time, data in self._messages:
-            yield self._channels[channel_id], log_time, data
+            conn = self._channels[channel_id]
+            if wanted is None or id(conn) in wanted:
+                yield conn, log_time, data
