@@ -47,7 +47,7 @@ def write_params(base: Path, out: Path, homography: list[float], note: str) -> N
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(text)
     try:
-        params_from_flat({k: v for k, v in read_ros_params_yaml(tmp).items() if k != "autostart"})
+        params_from_flat(read_ros_params_yaml(tmp))
     except Exception:
         tmp.unlink()
         raise
@@ -65,9 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from ..stream.node_params import params_from_flat, read_ros_params_yaml
 
     base = Path(args.params) if args.params else REPO_ROOT / "config" / "sgdfuse.yaml"
-    values = read_ros_params_yaml(base)
-    values.pop("autostart", None)
-    _, config = params_from_flat(values)
+    _, config = params_from_flat(read_ros_params_yaml(base))
     previous = np.array(config.input.homography, np.float64).reshape(3, 3) if config.input.homography else None
     pairs = load_pairs(args.source, args.pairs, args.thermal_topic, args.rgb_topic)
     if args.target == "checkerboard":
