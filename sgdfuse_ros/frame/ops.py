@@ -14,6 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..models.layers import box_mean
+
 LUMA = (0.299, 0.587, 0.114)  # BT.601, as images.rgb_to_ycbcr
 
 
@@ -61,8 +63,7 @@ def contrast_stretch(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, knee: 
 
 def base_only_stretch(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, knee: float, radius: int) -> torch.Tensor:
     """``ContrastStretch(lo, hi, knee).base_only(x, radius)``: the map on the (2r+1)^2 box base, detail added back."""
-    size = 2 * radius + 1
-    base = F.avg_pool2d(F.pad(x, (radius,) * 4, mode="replicate"), size, stride=1)
+    base = box_mean(x, radius)
     return contrast_stretch(base, lo, hi, knee) + (x - base)
 
 

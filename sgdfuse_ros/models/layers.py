@@ -72,3 +72,9 @@ class ChannelAttention(nn.Module):
         v = v.reshape(n, heads, c // heads, h * w)
         attn = torch.softmax(q @ k.transpose(-2, -1) * self.temperature, dim=-1)
         return self.project((attn @ v).reshape(n, c, h, w))
+
+
+def box_mean(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """(2r+1)^2 box mean of each channel of an (N, C, H, W) tensor, replicate border."""
+    padded = nn.functional.pad(x, (radius,) * 4, mode="replicate")
+    return nn.functional.avg_pool2d(padded, 2 * radius + 1, stride=1)

@@ -30,7 +30,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from .cross_attention import CrossModalFusion
-from .layers import ConvAct, conv
+from .layers import ConvAct, box_mean, conv
 from .msfem import MSFEM
 from .transformer_block import TransformerBlock
 
@@ -73,8 +73,7 @@ class Stage1Net(nn.Module):
     @staticmethod
     def _base(x: torch.Tensor, radius: int = 2) -> torch.Tensor:
         """Low-pass of each channel: its (2r+1)^2 box mean (replicate border)."""
-        padded = nn.functional.pad(x, (radius,) * 4, mode="replicate")
-        return nn.functional.avg_pool2d(padded, 2 * radius + 1, stride=1)
+        return box_mean(x, radius)
 
     @classmethod
     def _detail(cls, x: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..models.layers import box_mean
 
 _SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 
@@ -35,12 +36,6 @@ def sobel_gradient(x: torch.Tensor) -> torch.Tensor:
 
 
 INTENSITY_TARGETS = ("max", "saliency")
-
-
-def box_mean(x: torch.Tensor, radius: int) -> torch.Tensor:
-    """(2r+1)^2 box mean of an (N, 1, H, W) tensor, replicate border."""
-    padded = nn.functional.pad(x, (radius,) * 4, mode="replicate")
-    return nn.functional.avg_pool2d(padded, 2 * radius + 1, stride=1)
 
 
 def guided_smooth(x: torch.Tensor, radius: int = 2, eps: float = 0.02**2) -> torch.Tensor:
