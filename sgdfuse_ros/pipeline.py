@@ -98,6 +98,10 @@ class FusionPipeline:
     def prepare(self, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb",
                 thermal_range: ThermalRange | None = None) -> PreparedPair:
         self._check_inputs(ir, vis)
+        return self._prepare_checked(ir, vis, vis_order, thermal_range)
+
+    def _prepare_checked(self, ir: np.ndarray, vis: np.ndarray, vis_order: str,
+                         thermal_range: ThermalRange | None = None) -> PreparedPair:
         return prepare_pair(ir, vis, vis_order, self.thermal_percentiles, self.homography, thermal_range)
 
     def _check_inputs(self, ir: np.ndarray, vis: np.ndarray) -> None:
@@ -122,18 +126,16 @@ class FusionPipeline:
     def __call__(self, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb") -> FusionResult:
         """Fuse raw arrays (IR: gray/replicated RGB, 8/16-bit or float; VIS: gray/RGB/BGR)."""
         timings: dict[str, float] = {}
-        spec = None
-        if self.frame is not None:
-            self._check_inputs(ir, vis)  # the frame graph path may not prepare the pair itself
-            spec = self.frame.spec(ir, vis, vis_order, masks=self.masks is not None)
+        self._check_inputs(ir, vis)  # once, before either path does any work
+        spec = None if self.frame is None else self.frame.spec(ir, vis, vis_order, masks=self.masks is not None)
         if spec is None:
             with timed(timings, "preprocess"):
-                pair = self.prepare(ir, vis, vis_order)
+                pair = self._prepare_checked(ir, vis, vis_order)
             return self.fuse_prepared(pair, timings)
         masks: dict[str, np.ndarray] = {}
         if self.masks is not None:  # the masks run outside the graph, on the prepared pair
             with timed(timings, "preprocess"):
-                pair = self.prepare(ir, vis, vis_order)
+                pair = self._prepare_checked(ir, vis, vis_order)
             with timed(timings, "masks"):
                 masks = self.masks(pair)
         with timed(timings, "frame"):
