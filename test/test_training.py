@@ -119,6 +119,26 @@ def test_selection_rule_counts_wins_per_group_and_breaks_ties_by_rank() -> None:
     assert scores["b"]["wins"] == {"average": 18, "gff": 17} and best == "c"
 
 
+def test_selection_noise_gate_takes_a_noisy_groups_wins_away() -> None:
+    from sgdfuse_ros.metrics import DEFAULT_METRICS
+    from sgdfuse_ros.training.select import choose, wins
+
+    def row(value: float, nr: float) -> dict[str, float]:
+        return {**{k: value for k in DEFAULT_METRICS}, "NR med": nr}
+
+    table = {
+        "average": {"pairs": row(1.0, 0.7), "video": row(1.0, 0.7)},
+        "gff": {"pairs": row(2.0, 1.1), "video": row(2.0, 1.1)},  # a baseline is never gated
+        "grainy": {"pairs": row(5.0, 1.6), "video": row(5.0, 0.9)},  # beats everything, grainy on pairs
+        "clean": {"pairs": row(3.0, 0.9), "video": row(3.0, 1.0)},  # NR exactly at the gate passes
+    }
+    assert wins(table["grainy"], table["gff"]) == 9 and wins(table["grainy"], table["gff"], float("inf")) == 18
+    scores, best = choose(table, ["grainy", "clean"])
+    assert scores["grainy"]["wins"] == {"average": 9, "gff": 9} and scores["grainy"]["gated_out"] == ["pairs"]
+    assert scores["clean"]["wins"] == {"average": 18, "gff": 18} and best == "clean"
+    assert choose(table, ["grainy", "clean"], max_nr=float("inf"))[1] == "grainy"  # without the gate
+
+
 def test_selection_candidates_are_checkpoints_or_pipeline_specs_and_agree() -> None:
     from sgdfuse_ros.training.select import candidate_fuse
 

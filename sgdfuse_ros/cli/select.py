@@ -15,6 +15,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "an evaluation set) and select by wins over the baselines (docs/stage1.md).")
     p.add_argument("candidates", nargs="+", help="checkpoints (.pt) or pipeline specs")
     p.add_argument("--baselines", help="comma-separated pipeline specs (default: average,gff)")
+    p.add_argument("--max-nr", type=float,
+                   help="noise gate: a candidate whose median NR in a validation group is above this wins nothing "
+                        "there (default training.select.MAX_NR = 1.0; inf turns the gate off)")
     p.add_argument("--out", type=Path, required=True, help="folder for selection.json")
     add_overwrite_argument(p)
     p.set_defaults(func=run)
@@ -23,11 +26,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..outputs import check_folder_output, existing_paths
-    from ..training.select import BASELINES, report, select
+    from ..training.select import BASELINES, MAX_NR, report, select
 
     check_folder_output(args.out, existing_paths(args.candidates), ["selection.json"], args.overwrite)
     baselines = BASELINES if args.baselines is None else tuple(split_list(args.baselines))
     if not baselines:
         raise ConfigError("--baselines needs at least one pipeline")
-    report(select(args.candidates, baselines), args.out)
+    max_nr = MAX_NR if args.max_nr is None else args.max_nr
+    if not max_nr > 0:
+        raise ConfigError(f"--max-nr must be > 0, got {max_nr}")
+    report(select(args.candidates, baselines, max_nr=max_nr), args.out)
     return 0

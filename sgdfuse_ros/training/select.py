@@ -9,9 +9,10 @@ candidates are judged against stage 1 (``--baselines stage1``).
 
 Rule (it never looks at an evaluation set; history in docs/stage1.md): in each validation group
 ("pairs": held-out train pairs; "video": held-out frames of the train clips) count the 9 metrics on which
-the candidate's group mean beats each baseline (default ``average`` and ``gff``); the candidate with the
-most wins, summed over groups and baselines, is selected; a tie goes to the better mean rank over the 9
-metrics.
+the candidate's group mean beats each baseline (default ``average`` and ``gff``); a candidate whose median
+noise ratio NR in a group is above ``MAX_NR`` (1.0: more grain than the noisier source) wins nothing in that
+group (noise gate); the candidate with the most wins, summed over groups and baselines, is selected; a tie
+goes to the better mean rank over the 9 metrics.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from ..pipeline import FusionPipeline
 
 BASELINES = ("average", "gff")
+MAX_NR = 1.0  # noise gate: a group's median NR above this wins nothing there (docs/stage1.md, issue 22)
 GroupMeans = dict[str, dict[str, float]]  # group -> metric -> mean
 Fuse = Callable[[np.ndarray, np.ndarray], np.ndarray]  # uint8 IR, VIS luma -> uint8 fused luma
 
@@ -76,9 +78,16 @@ def pipeline_fuse(pipeline: FusionPipeline) -> Fuse:
     return lambda ir, vis: matlab_gray(pipeline(ir, vis).fused)
 
 
-def wins(candidate: GroupMeans, baseline: GroupMeans) -> int:
-    """Metrics (summed over groups) on which ``candidate`` is strictly higher than ``baseline``."""
-    return sum(candidate[g][k] > baseline[g][k] for g in candidate for k in DEFAULT_METRICS)
+def gated(means: dict[str, float], max_nr: float = MAX_NR) -> bool:
+    """A group's means pass the noise gate: median NR at most ``max_nr`` (a row without NR passes)."""
+    return means.get("NR med", 0.0) <= max_nr
+
+
+def wins(candidate: GroupMeans, baseline: GroupMeans, max_nr: float = MAX_NR) -> int:
+    """Metrics (summed over the groups where ``candidate`` passes the noise gate) on which it is strictly
+    higher than ``baseline``."""
+    return sum(candidate[g][k] > baseline[g][k] for g in candidate if gated(candidate[g], max_nr)
+               for k in DEFAULT_METRICS)
 
 
 def mean_rank(name: str, table: dict[str, GroupMeans]) -> float:
@@ -90,24 +99,25 @@ def mean_rank(name: str, table: dict[str, GroupMeans]) -> float:
     return float(np.mean(ranks))
 
 
-def choose(table: dict[str, GroupMeans], candidates: list[str], baselines: tuple[str, ...] = BASELINES
-           ) -> tuple[dict[str, dict[str, object]], str]:
+def choose(table: dict[str, GroupMeans], candidates: list[str], baselines: tuple[str, ...] = BASELINES,
+           max_nr: float = MAX_NR) -> tuple[dict[str, dict[str, object]], str]:
     """Apply the rule to a table holding the baselines and the candidates: (scores per candidate, chosen)."""
     scores: dict[str, dict[str, object]] = {
-        c: {"wins": {b: wins(table[c], table[b]) for b in baselines}, "mean_rank": mean_rank(c, table)}
+        c: {"wins": {b: wins(table[c], table[b], max_nr) for b in baselines}, "mean_rank": mean_rank(c, table),
+            "gated_out": [g for g in table[c] if not gated(table[c][g], max_nr)]}
         for c in candidates}
     best = max(candidates, key=lambda c: (sum(scores[c]["wins"].values()), -scores[c]["mean_rank"]))
     return scores, best
 
 
 def select(candidates: list[str], baselines: tuple[str, ...] = BASELINES,
-           fuse_for: Callable[[str], Fuse] = candidate_fuse) -> dict[str, object]:
+           fuse_for: Callable[[str], Fuse] = candidate_fuse, max_nr: float = MAX_NR) -> dict[str, object]:
     """Score the baselines and candidates on the validation set and apply the rule (``fuse_for``: name -> fusion)."""
     samples = load_validation()
     table = {name: group_means(fuse_for(name), samples) for name in (*baselines, *candidates)}
-    scores, best = choose(table, list(candidates), baselines)
-    return {"rule": __doc__.split("Rule ", 1)[1].strip(), "groups": group_sizes(samples), "baselines": list(baselines),
-            "means": table, "scores": scores, "selected": best}
+    scores, best = choose(table, list(candidates), baselines, max_nr)
+    return {"rule": __doc__.split("Rule ", 1)[1].strip(), "max_nr": max_nr, "groups": group_sizes(samples),
+            "baselines": list(baselines), "means": table, "scores": scores, "selected": best}
 
 
 def report(result: dict[str, object], out: Path | None) -> None:
@@ -116,7 +126,8 @@ def report(result: dict[str, object], out: Path | None) -> None:
         noise = ", ".join(f"{g} NR {m['NR med']:.3f} OS {m['OS med']:.3f}" for g, m in groups.items() if "NR med" in m)
         print(f"{name}: median {noise}")
     for c, s in result["scores"].items():
-        print(f"{c}: wins {s['wins']} mean rank {s['mean_rank']:.2f}")
+        gate = f" (NR gate: no wins on {', '.join(s['gated_out'])})" if s["gated_out"] else ""
+        print(f"{c}: wins {s['wins']} mean rank {s['mean_rank']:.2f}{gate}")
     print(f"selected: {result['selected']}")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
