@@ -137,6 +137,8 @@ def test_selection_noise_gate_takes_a_noisy_groups_wins_away() -> None:
     assert scores["grainy"]["wins"] == {"average": 9, "gff": 9} and scores["grainy"]["gated_out"] == ["pairs"]
     assert scores["clean"]["wins"] == {"average": 18, "gff": 18} and best == "clean"
     assert choose(table, ["grainy", "clean"], max_nr=float("inf"))[1] == "grainy"  # without the gate
+    table["grainy"]["video"]["NR med"] = 1.2
+    assert choose(table, ["grainy"])[1] is None  # grainier than the sources everywhere: nothing is selected
 
 
 def test_selection_candidates_are_checkpoints_or_pipeline_specs_and_agree() -> None:

@@ -10,9 +10,10 @@ candidates are judged against stage 1 (``--baselines stage1``).
 Rule (it never looks at an evaluation set; history in docs/stage1.md): in each validation group
 ("pairs": held-out train pairs; "video": held-out frames of the train clips) count the 9 metrics on which
 the candidate's group mean beats each baseline (default ``average`` and ``gff``); a candidate whose median
-noise ratio NR in a group is above ``MAX_NR`` (1.0: more grain than the noisier source) wins nothing in that
-group (noise gate); the candidate with the most wins, summed over groups and baselines, is selected; a tie
-goes to the better mean rank over the 9 metrics.
+noise ratio NR in a group is above ``MAX_NR`` (1.0: more grain than the noisier source) wins nothing in
+that group (noise gate), and one that fails the gate in every group is not selected at all; the candidate
+with the most wins, summed over groups and baselines, is selected; a tie goes to the better mean rank over
+the 9 metrics.
 """
 
 from __future__ import annotations
@@ -100,13 +101,17 @@ def mean_rank(name: str, table: dict[str, GroupMeans]) -> float:
 
 
 def choose(table: dict[str, GroupMeans], candidates: list[str], baselines: tuple[str, ...] = BASELINES,
-           max_nr: float = MAX_NR) -> tuple[dict[str, dict[str, object]], str]:
-    """Apply the rule to a table holding the baselines and the candidates: (scores per candidate, chosen)."""
+           max_nr: float = MAX_NR) -> tuple[dict[str, dict[str, object]], str | None]:
+    """Apply the rule to a table holding the baselines and the candidates: (scores per candidate, chosen; None
+    when every candidate fails the noise gate in every group)."""
     scores: dict[str, dict[str, object]] = {
         c: {"wins": {b: wins(table[c], table[b], max_nr) for b in baselines}, "mean_rank": mean_rank(c, table),
             "gated_out": [g for g in table[c] if not gated(table[c][g], max_nr)]}
         for c in candidates}
-    best = max(candidates, key=lambda c: (sum(scores[c]["wins"].values()), -scores[c]["mean_rank"]))
+    eligible = [c for c in candidates if len(scores[c]["gated_out"]) < len(table[c])]
+    if not eligible:  # every candidate is grainier than its sources in every group: nothing is selected
+        return scores, None
+    best = max(eligible, key=lambda c: (sum(scores[c]["wins"].values()), -scores[c]["mean_rank"]))
     return scores, best
 
 
@@ -128,7 +133,7 @@ def report(result: dict[str, object], out: Path | None) -> None:
     for c, s in result["scores"].items():
         gate = f" (NR gate: no wins on {', '.join(s['gated_out'])})" if s["gated_out"] else ""
         print(f"{c}: wins {s['wins']} mean rank {s['mean_rank']:.2f}{gate}")
-    print(f"selected: {result['selected']}")
+    print(f"selected: {result['selected'] or 'none (every candidate fails the noise gate in every group)'}")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "selection.json").write_text(json.dumps(result, indent=1))
