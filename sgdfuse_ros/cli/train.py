@@ -50,6 +50,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--output", choices=("residual", "blend"),
                    help="stage 1 output: residual on max(IR, VIS), or the bounded source blend (docs/stage1.md)")
     p.add_argument("--base-radius", type=int, help="stage 1 blend output: radius of the base layer's box mean")
+    p.add_argument("--detail-radius", type=int,
+                   help="stage 1 blend output: > 0 splits the detail into a fine ((2r+1)^2 box) and a mid layer")
+    p.add_argument("--prior", choices=("average", "saliency"),
+                   help="stage 1 blend output: the weights start at the average or at a saliency choice (GFF-like)")
+    p.add_argument("--prior-sharpness", type=float, help="stage 1 blend output: sharpness of the saliency prior")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     add_refiner_arguments(p)
     p.set_defaults(func=run)
@@ -86,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
     model_config = dict(recipe.model_config)
     if args.output is not None:
         model_config["output"] = args.output
-    if args.base_radius is not None:
-        model_config["base_radius"] = args.base_radius
+    for key in ("base_radius", "detail_radius", "prior", "prior_sharpness"):
+        if getattr(args, key) is not None:
+            model_config[key] = getattr(args, key)
     cfg = TrainConfig(
         model=args.model, out=args.out, steps=args.steps or recipe.steps, batch=args.batch or recipe.batch,
         crop=args.crop or recipe.crop, lr=args.lr or recipe.lr, seed=args.seed, loss=loss,

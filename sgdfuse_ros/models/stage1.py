@@ -37,17 +37,35 @@ from .transformer_block import TransformerBlock
 MULTIPLE = 4  # two stride-2 stages
 MAX_DETAIL_GAIN = 1.5  # blend output: bound of the detail gain s
 OUTPUTS = ("residual", "blend")
+PRIORS = ("average", "saliency")  # blend output: the weights' starting point
+SALIENCY_RADIUS = 5  # detail saliency: 11x11 mean of |detail| (GFF: Gaussian 11x11 of |Laplacian|)
+WEIGHT_SALIENCY_RADIUS = 15  # base weight prior: 31x31 mean of |x - image mean| (thermal saliency)
+SALIENCY_EPS = 1e-3
+
+
+def _intensity_saliency(x: torch.Tensor) -> torch.Tensor:
+    """Per channel: the local mean of |x - its image mean| (hot targets on a cool background stand out)."""
+    return box_mean((x - x.mean(dim=(2, 3), keepdim=True)).abs(), WEIGHT_SALIENCY_RADIUS)
 
 
 class Stage1Net(nn.Module):
     def __init__(self, dim: int = 16, dim_low: int = 32, heads: int = 2, num_blocks: int = 2,
                  ffn_expansion: float = 2.0, detail_dim: int = 8, output: str = "residual",
-                 base_radius: int = 2) -> None:
+                 base_radius: int = 2, detail_radius: int = 0, prior: str = "average",
+                 prior_sharpness: float = 2.0) -> None:
         super().__init__()
         if output not in OUTPUTS:
             raise ConfigError(f"stage1: output must be one of {OUTPUTS}, got {output!r}")
+        if prior not in PRIORS:
+            raise ConfigError(f"stage1: prior must be one of {PRIORS}, got {prior!r}")
+        if not 0 <= detail_radius < base_radius:
+            raise ConfigError(f"stage1: detail_radius must be in [0, base_radius), got {detail_radius}")
         self.output = output
         self.base_radius = base_radius  # blend output: the base layer is the (2r+1)^2 box mean
+        self.detail_radius = detail_radius  # > 0: two detail layers, x - box_d(x) and box_d(x) - base
+        self.prior = prior  # blend output: what the weights start from (learned logits are added to it)
+        self.prior_sharpness = prior_sharpness
+        layers = 2 if detail_radius else 1
         self.detail = nn.Sequential(ConvAct(2, detail_dim), ConvAct(detail_dim, detail_dim))
         self.ir_stem = ConvAct(1, dim, 3, stride=2)
         self.vis_stem = ConvAct(1, dim, 3, stride=2)
@@ -62,13 +80,14 @@ class Stage1Net(nn.Module):
         self.up_low = nn.Conv2d(dim_low, dim, 1)
         self.decode_half = ConvAct(3 * dim, dim)
         self.decode_full = ConvAct(dim + detail_dim, detail_dim)
-        # residual: gain on IR detail, gain on VIS detail, free residual; blend: logits of w, a and s
-        self.head = conv(detail_dim, 3)
+        # residual: gain on IR detail, gain on VIS detail, free residual; blend: logits of w, then a and s of
+        # each detail layer
+        self.head = conv(detail_dim, 3 if output == "residual" else 1 + 2 * layers)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
         if output == "blend":  # s = MAX_DETAIL_GAIN * sigmoid(logit) starts at 1
             with torch.no_grad():
-                self.head.bias[2] = -math.log(MAX_DETAIL_GAIN - 1.0)
+                self.head.bias[2::2] = -math.log(MAX_DETAIL_GAIN - 1.0)
 
     @staticmethod
     def _base(x: torch.Tensor, radius: int = 2) -> torch.Tensor:
@@ -81,14 +100,29 @@ class Stage1Net(nn.Module):
         return x - cls._base(x)
 
     def _blend(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        """w B_IR + (1-w) B_VIS + s (a D_IR + (1-a) D_VIS) of x = [IR, VIS] with logits [w, a, s]."""
+        """w B_IR + (1-w) B_VIS + sum_k s_k (a_k D_IR,k + (1-a_k) D_VIS,k) of x = [IR, VIS]; logits [w, a_k, s_k]
+        are added to the prior's (zero for ``prior="average"``)."""
         base = self._base(x, self.base_radius)
-        detail = x - base
-        w = torch.sigmoid(self._base(logits[:, :1]))
-        a = torch.sigmoid(logits[:, 1:2])
-        s = MAX_DETAIL_GAIN * torch.sigmoid(logits[:, 2:3])
-        fused_base = w * base[:, :1] + (1.0 - w) * base[:, 1:]
-        return fused_base + s * (a * detail[:, :1] + (1.0 - a) * detail[:, 1:])
+        if self.detail_radius:
+            fine = self._base(x, self.detail_radius)
+            details = [x - fine, fine - base]
+        else:
+            details = [x - base]
+        saliency = self.prior == "saliency"
+        w_prior = self._saliency_logit(_intensity_saliency(x)) if saliency else 0.0
+        w = torch.sigmoid(w_prior + self._base(logits[:, :1]))
+        fused = w * base[:, :1] + (1.0 - w) * base[:, 1:]
+        for k, detail in enumerate(details):
+            a_prior = self._saliency_logit(self._base(detail.abs(), SALIENCY_RADIUS)) if saliency else 0.0
+            a = torch.sigmoid(a_prior + logits[:, 1 + 2 * k:2 + 2 * k])
+            s = MAX_DETAIL_GAIN * torch.sigmoid(logits[:, 2 + 2 * k:3 + 2 * k])
+            fused = fused + s * (a * detail[:, :1] + (1.0 - a) * detail[:, 1:])
+        return fused
+
+    def _saliency_logit(self, saliency: torch.Tensor) -> torch.Tensor:
+        """sharpness * log(S_IR / S_VIS): a soft choice of the more salient source (GFF's weight map, smooth)."""
+        log_s = torch.log(saliency + SALIENCY_EPS)
+        return self.prior_sharpness * (log_s[:, :1] - log_s[:, 1:])
 
     @staticmethod
     def _up(x: torch.Tensor) -> torch.Tensor:
