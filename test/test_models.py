@@ -188,6 +188,26 @@ def test_blend_output_starts_at_the_average_and_stays_within_its_bounds() -> Non
         build_model("stage1", output="free")
 
 
+def test_saliency_prior_starts_as_a_choice_of_the_salient_source() -> None:
+    model = build_model("stage1", output="blend", base_radius=7, detail_radius=1, prior="saliency").eval()
+    g = torch.Generator().manual_seed(0)
+    texture = 0.1 * torch.randn(1, 1, 64, 96, generator=g)
+    ir, vis = torch.full((1, 1, 64, 96), 0.3), torch.full((1, 1, 64, 96), 0.5)
+    ir[..., :40] += texture[..., :40]  # IR has the texture on the left, VIS on the right
+    vis[..., 56:] += texture[..., 56:]
+    with torch.inference_mode():
+        fused = model(ir, vis)
+    left, right = (slice(8, 32), slice(64, 88))
+    # untrained, the detail is (almost all) the textured source's, at its full gain, not the average's half
+    for side in (left, right):
+        gain = (fused[..., side] - fused[..., side].mean()).std() / texture[..., side].std()
+        assert 0.85 < gain <= 1.0
+    with pytest.raises(ConfigError, match="prior"):
+        build_model("stage1", output="blend", prior="gff")
+    with pytest.raises(ConfigError, match="detail_radius"):
+        build_model("stage1", output="blend", base_radius=2, detail_radius=2)
+
+
 def test_objective_options_against_noise_and_wash_out() -> None:
     from sgdfuse_ros.training.losses import guided_smooth, saliency_target
 
