@@ -117,3 +117,15 @@ for v in "b3 --bound-radius 3" "t7 --base-radius 7" "b3t7 --bound-radius 3 --bas
 done
 $PY -m sgdfuse_ros select --overwrite sgdfuse sgdfuse:refiner.weights=runs/student_b3.pt sgdfuse:refiner.weights=runs/student_t7.pt \
     sgdfuse:refiner.weights=runs/student_b3t7.pt --baselines stage1 --out runs/sel_refiner_output
+
+# 11. Issue 22, second round (docs/refiner.md): on the new stage 1 (scripts/train_stage1.sh step 5), the rule
+#     with the noise gate picks the shipped student with the base-layer tone map (step 10's student_t7, same
+#     network weights), which is shipped as the default's refiner. Run BEFORE stage1.pt was replaced, hence
+#     the explicit stage1.weights; no refiner was retrained.
+S1=stage1.weights=runs/stage1_prior/model.pt
+$PY -m sgdfuse_ros select --overwrite "sgdfuse:$S1" "sgdfuse:$S1:refiner.weights=runs/student_t7.pt" \
+    "sgdfuse:$S1:refiner.weights=runs/student_b3t7.pt" --baselines "stage1:$S1" \
+    --out runs/sel_refiner_prior1
+mkdir -p docs/results/issue22_refiner_selection
+cp runs/sel_refiner_prior1/selection.json docs/results/issue22_refiner_selection/
+$PY -m sgdfuse_ros ship --overwrite runs/student_t7.pt sgdfuse_ros/weights/refiner_student.pt

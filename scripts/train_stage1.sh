@@ -45,3 +45,26 @@ nohup $PY -m sgdfuse_ros train stage1 --out runs/stage1_blend_r15 --steps 400 --
 wait
 $PY -m sgdfuse_ros select --overwrite sgdfuse_ros/weights/stage1.pt runs/stage1_blend/model.pt runs/stage1_blend_r15/model.pt \
     --out runs/sel_stage1
+
+# 5. Issue 22, second round (docs/stage1.md): the rule gains a noise gate (median NR <= 1.0 per validation
+#    group, training/select.py); the shipped model under it; the blend's initial state (untrained, the prior
+#    alone) scored by the rule; the blend with the saliency prior trained with the step-4 objective at texture
+#    gain 1.0 and 1.3; one run of the rule over the shipped model and both; the selected one is shipped
+#    (SHIPPED: runs/stage1_prior/model.pt -> stage1.pt).
+$PY -m sgdfuse_ros select --overwrite sgdfuse_ros/weights/stage1.pt --out runs/sel_shipped_gate
+mkdir -p docs/results/issue22_gate
+cp runs/sel_shipped_gate/selection.json docs/results/issue22_gate/shipped_stage1.json
+PYTHONPATH=. $PY scripts/blend_prior_select.py --out docs/results/issue22_prior \
+    --variant 'average_prior={"base_radius": 2}' \
+    --variant 'saliency_prior={"base_radius": 7, "detail_radius": 1, "prior": "saliency"}' \
+    --variant 'saliency_prior_fine0.8={"base_radius": 7, "detail_radius": 1, "prior": "saliency", "gains": [0.8, 1.0]}'
+for g in 1.0 1.3; do
+  out=runs/stage1_prior; [ $g = 1.3 ] && out=runs/stage1_prior_g13
+  nice -n 10 $PY -m sgdfuse_ros train stage1 --out $out --steps 800 --batch 8 --crop 96 --lr 1e-3 --seed 0 \
+      --texture-gain $g --w-ssim 1 --intensity-target saliency --clean-gradient --augment --output blend \
+      --base-radius 7 --detail-radius 1 --prior saliency --val-every 200 --threads 1 --resume --no-progress \
+      > $out.out 2>&1   # the 1.3 run used --val-every 400
+done
+$PY -m sgdfuse_ros select --overwrite sgdfuse_ros/weights/stage1.pt runs/stage1_prior/model.pt \
+    runs/stage1_prior_g13/model.pt --out docs/results/issue22_stage1_selection
+$PY -m sgdfuse_ros ship --overwrite runs/stage1_prior/model.pt sgdfuse_ros/weights/stage1.pt
