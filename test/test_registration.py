@@ -115,3 +115,13 @@ def test_checkerboard_target_mode():
     assert cal.residual_px < 0.5
     with pytest.raises(RegistrationError, match="board was found in no pair"):
         calibrate_target([(np.full_like(ir, 128), np.dstack([vis] * 3))], (9, 6))
+
+
+def test_a_result_covering_too_little_is_refused_by_the_shared_check(monkeypatch):
+    ir, vis = _pair()
+    real = estimate.estimate_pair
+    shrink = np.diag([0.5, 0.5, 1.0])  # the thermal image onto a quarter of the RGB image: below MIN_OVERLAP
+    monkeypatch.setattr(estimate, "estimate_pair",
+                        lambda *a: dataclasses.replace(real(*a), homography=shrink, margin=1.0))
+    with pytest.raises(RegistrationError, match=r"too little overlap.*25"):
+        calibrate([(ir, vis)])

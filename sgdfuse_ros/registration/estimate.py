@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
+from ..geometry import check_homography, warped_coverage
 from .score import alignment_score, edge_map, ir_to_grid, scale_homography
 
 MODELS = ("homography", "affine", "similarity")
@@ -238,29 +239,14 @@ def fit_model(h: np.ndarray, shape: tuple[int, int], model: str) -> np.ndarray:
     return np.vstack([m, [0.0, 0.0, 1.0]])
 
 
-def overlap(homography: np.ndarray, ir_shape: tuple[int, int], vis_shape: tuple[int, int]) -> float:
-    """Fraction of the visible grid covered by the warped IR image."""
-    quad = project(homography, corners(ir_shape)).astype(np.float32)
-    area, _ = cv2.intersectConvexConvex(quad, corners(vis_shape).astype(np.float32))
-    return float(area) / float((vis_shape[0] - 1) * (vis_shape[1] - 1))
-
-
-def check_homography(homography: np.ndarray, ir_shape: tuple[int, int], vis_shape: tuple[int, int],
-                     min_overlap: float = MIN_OVERLAP) -> None:
-    """Minimal validity check (finite, orientation-preserving, convex image, enough overlap); raises.
-
-    A private stand-in until the project has one shared homography validation.
-    """
-    h = np.asarray(homography, np.float64)
-    if h.shape != (3, 3) or not np.isfinite(h).all() or abs(np.linalg.det(h)) < 1e-9:
-        raise RegistrationError("the estimated warp is singular or not finite")
-    w = np.c_[corners(ir_shape), np.ones(4)] @ h.T
-    if (w[:, 2] <= 0).any() or not cv2.isContourConvex(project(h, corners(ir_shape)).astype(np.float32)):
-        raise RegistrationError("the estimated warp folds the thermal image (not a plausible camera pair)")
-    cover = overlap(h, ir_shape, vis_shape)
-    if cover < min_overlap:
-        raise RegistrationError(f"too little overlap: the thermal image covers {cover:.0%} of the RGB image "
-                                f"(at least {min_overlap:.0%} needed)")
+def check_warp(homography: np.ndarray, ir_shape: tuple[int, int], vis_shape: tuple[int, int]) -> None:
+    """The project's one homography check (``geometry.check_homography``: finite, well-conditioned, the thermal
+    image in front of the camera and not folded) with calibration's overlap, ``MIN_OVERLAP``; raises
+    ``RegistrationError``."""
+    try:
+        check_homography(homography, ir_shape[::-1], vis_shape[::-1], min_coverage=MIN_OVERLAP)
+    except ConfigError as e:
+        raise RegistrationError(f"too little overlap or an implausible warp: {e}") from None
 
 
 def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], model: str = "homography",
@@ -306,10 +292,17 @@ def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], model: str = "homograp
     mean_corners = warped[agree].mean(axis=0)
     h = fit_model(cv2.getPerspectiveTransform(src.astype(np.float32), mean_corners.astype(np.float32)), ir_shape,
                   model)
-    check_homography(h, ir_shape, vis_shape)
     residual = float(np.sqrt((np.linalg.norm(warped[agree] - project(h, src), axis=2) ** 2).mean()))
+    return finish(h, model, pairs, previous, used, residual, estimates)
+
+
+def finish(h: np.ndarray, model: str, pairs: list[tuple[np.ndarray, np.ndarray]], previous: np.ndarray | None,
+           used: int, residual: float, estimates: list[PairEstimate]) -> Calibration:
+    """The checked ``Calibration`` of the warp ``h``, with the pairs' alignment scores before and after."""
+    ir_shape, vis_shape = pairs[0][0].shape[:2], pairs[0][1].shape[:2]
+    check_warp(h, ir_shape, vis_shape)
     grays = [(_gray(ir), _gray(vis)) for ir, vis in pairs]
     before = float(np.mean([pair_score(ir, vis, previous) for ir, vis in grays]))
     after = float(np.mean([pair_score(ir, vis, h) for ir, vis in grays]))
-    return Calibration(h, model, used, len(pairs), residual, before, after, overlap(h, ir_shape, vis_shape),
-                       estimates)
+    return Calibration(h, model, used, len(pairs), residual, before, after,
+                       warped_coverage(h, ir_shape[::-1], vis_shape[::-1]), estimates)
