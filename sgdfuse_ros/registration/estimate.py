@@ -17,8 +17,11 @@ previous homography).
 
 ``calibrate`` registers every pair alone and keeps the consensus (pairs whose warped corners agree; a single
 registered pair must be unambiguous, its margin at least ``MIN_MARGIN``, as nothing else corroborates it); the
-result is the mean of their corners, with ``model`` fitted to it (an affine or similarity is that model
-closest to the homography), checked for overlap and plausibility, and scored before and after.
+result is the mean of their corners. When the registered pairs do not agree (single sparse scenes can leave a
+homography's corners loose), ``estimate_joint`` estimates one warp from their edge maps averaged together and
+keeps the pairs it aligns (a majority is needed still). ``model`` is fitted to the result (an affine or
+similarity is that model closest to the homography), which is checked (``geometry.check_homography``, with
+``MIN_OVERLAP``) and scored before and after.
 A homography here maps an IR pixel (x, y, 1) to a visible pixel, the convention of ``PipelineConfig.homography``.
 """
 
@@ -191,9 +194,31 @@ def _native(maps: _Maps, h_work: np.ndarray) -> np.ndarray:
 
 def estimate_pair(ir: np.ndarray, vis: np.ndarray, initial: np.ndarray | None = None) -> PairEstimate:
     """IR -> VIS homography of one pair (any dtype/channels), starting from ``initial`` (default: a resize)."""
-    maps = _prepare(ir, vis, initial)
-    if isinstance(maps, str):
-        return PairEstimate(None, reason=maps)
+    return estimate_joint([(ir, vis)], initial)
+
+
+def _composite(prepared: list[_Maps]) -> _Maps:
+    """The pairs' edge maps averaged into one pair (valid where every IR map is)."""
+    if len(prepared) == 1:
+        return prepared[0]
+    valid = np.logical_and.reduce([m.ir >= 0 for m in prepared])
+    vis = np.mean([m.vis for m in prepared], axis=0)
+    ir = np.where(valid, np.mean([np.maximum(m.ir, 0.0) for m in prepared], axis=0), -1.0)
+    return _Maps(vis.astype(np.float32), ir.astype(np.float32), prepared[0].to_native, prepared[0].to_work)
+
+
+def estimate_joint(pairs: list[tuple[np.ndarray, np.ndarray]], initial: np.ndarray | None = None) -> PairEstimate:
+    """One IR -> VIS homography for pairs of one camera pair (same sizes), from their edge maps together.
+
+    The pairs share the warp, so their edge maps are averaged into one composite pair: the scenes' edges add up,
+    and edges all over the image pin down a homography that one sparse scene leaves loose (its perspective).
+    The alignment score is the pairs' mean at the estimate.
+    """
+    prepared = [_prepare(ir, vis, initial) for ir, vis in pairs]
+    failed = [m for m in prepared if isinstance(m, str)]
+    if failed:
+        return PairEstimate(None, reason=failed[0])
+    maps = _composite(prepared)
     s = np.diag([4.0, 4.0, 1.0])
     fits = [_ecc(maps, s @ h @ np.linalg.inv(s), (0.5, 1.0)) for _, h in _coarse_search(*_level(maps, 0.25))]
     corr, h = max(fits, key=lambda fit: fit[0])
@@ -204,7 +229,7 @@ def estimate_pair(ir: np.ndarray, vis: np.ndarray, initial: np.ndarray | None = 
     if corr < MIN_CORRELATION:
         return PairEstimate(native, corr, f"edges do not match (correlation {corr:.2f} < {MIN_CORRELATION})",
                             margin=margin)
-    score = pair_score(_gray(ir), _gray(vis), native)
+    score = float(np.mean([pair_score(_gray(ir), _gray(vis), native) for ir, vis in pairs]))
     if score < MIN_SCORE:
         return PairEstimate(native, corr, f"edges do not match (alignment score {score:.2f} < {MIN_SCORE})",
                             score, margin)
@@ -255,8 +280,9 @@ def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], model: str = "homograp
 
     Every pair is registered alone (from ``previous``, default a plain resize); the estimates whose corners
     lie within ``AGREE_PX`` (working pixels) of the median form the consensus, which must hold a majority of
-    the registered pairs and at least ``min_pairs``. The consensus pairs are then refined together from their
-    mean corners, and ``model`` is fitted to the result.
+    the registered pairs and at least ``min_pairs``; the warp is their mean corners. Without such a consensus,
+    the warp is ``estimate_joint`` of the registered pairs, and the pairs it aligns (alignment score at least
+    ``MIN_SCORE``) must form that majority. ``model`` is fitted to the result.
     """
     if model not in MODELS:
         raise InputError(f"registration model must be one of {', '.join(MODELS)}, got {model!r}")
@@ -280,8 +306,22 @@ def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], model: str = "homograp
     agree = dist <= AGREE_PX
     needed = max(min_pairs, len(good) // 2 + 1)
     if agree.sum() < needed:
-        raise RegistrationError(f"the pairs disagree: {int(agree.sum())} of {len(good)} registered pairs agree "
-                                f"within {AGREE_PX:g} px (need {needed}); corner spread up to {dist.max():.0f} px")
+        # single sparse scenes can leave a homography loose (they disagree at the corners): estimate it from all
+        # the registered pairs together, and keep the pairs it aligns (alignment score at least MIN_SCORE)
+        joint = estimate_joint([pairs[k] for k in good], previous)
+        fit = np.array([not joint.reason and pair_score(*map(_gray, pairs[k]), joint.homography) >= MIN_SCORE
+                        for k in good])
+        if fit.sum() < needed:
+            raise RegistrationError(f"the pairs disagree: {int(agree.sum())} of {len(good)} registered pairs agree "
+                                    f"within {AGREE_PX:g} px (need {needed}; corner spread up to {dist.max():.0f} "
+                                    f"px), and their joint estimate aligns {int(fit.sum())} "
+                                    f"({joint.reason or 'alignment score below ' + str(MIN_SCORE)})")
+        for k, ok in zip(good, fit, strict=True):
+            if not ok:
+                estimates[k].reason = "not aligned by the pairs' joint estimate"
+        h = fit_model(joint.homography, ir_shape, model)
+        residual = float(np.sqrt((np.linalg.norm(warped[fit] - project(h, src), axis=2) ** 2).mean()))
+        return finish(h, model, pairs, previous, int(fit.sum()), residual, estimates)
     for k, ok in zip(good, agree, strict=True):
         if not ok:
             estimates[k].reason = "disagrees with the other pairs"
