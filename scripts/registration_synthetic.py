@@ -34,7 +34,7 @@ from sgdfuse_ros.bag.pairs import video_pairs
 from sgdfuse_ros.datasets import find_pairs
 from sgdfuse_ros.images import read_image
 from sgdfuse_ros.registration import RegistrationError, calibrate
-from sgdfuse_ros.registration.estimate import corners, project
+from sgdfuse_ros.registration.estimate import corners, estimate_pair, project
 
 SETS = ("video:0113_1714,0117_1605", "roadscene", "llvip_test12", "msrs_test")
 SMOKE_CLIP = "0117_1620"  # a training clip whose visible image is mostly hidden by smoke: must be refused
@@ -60,7 +60,7 @@ def load_set(spec: str, count: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
         pairs = [(f"{clip}#{k}", ir, vis) for clip in clips for k, (ir, vis) in enumerate(video_pairs(clip, per))]
         return pairs[:count]
     pairs, _ = find_pairs(spec)
-    idx = np.linspace(0, len(pairs) - 1, count).round().astype(int)
+    idx = np.unique(np.linspace(0, len(pairs) - 1, count).round().astype(int))
     return [(pairs[i].name, read_image(pairs[i].ir), read_image(pairs[i].vis)) for i in idx]
 
 
@@ -80,35 +80,40 @@ def resized(pair: tuple[str, np.ndarray, np.ndarray], shape: tuple[int, int]) ->
 
 def run_trials(spec: str, pool: list, trials: int, per_trial: int, rng: np.random.Generator, own_cache: dict,
                design: str) -> list[dict]:
-    """``trials`` trials on one set, each ``per_trial`` pairs of one camera pair warped by one random warp."""
+    """``trials`` trials on one set, each ``per_trial`` pairs of one camera pair warped by one random warp.
+
+    A trial's pairs are drawn at random from the pool's pairs of one camera pair (one clip, or the set), as a
+    capture's frames spread over it; its first pair sets the size. ``own_cache`` keeps each unwarped pair's own
+    estimate (``estimate_pair``), which recurs in later trials with other warps.
+    """
     rows = []
     for trial in range(trials):
-        first = pool[(trial * per_trial) % len(pool)]
+        camera = _camera(pool[rng.integers(len(pool))][0])
         # one camera pair per trial: frames of one clip, or pairs of one set on one grid (roadscene's pairs were
         # each cropped to a size of their own: both images of a pair are resized to the first pair's size,
         # which keeps the pair registered)
-        shape = first[1].shape[:2]
-        candidates = [p for p in pool if _camera(p[0]) == _camera(first[0])]
-        start = next(k for k, c in enumerate(candidates) if c[0] == first[0])
-        picks = [resized(candidates[(start + j) % len(candidates)], shape)
-                 for j in range(min(per_trial, len(candidates)))]
+        candidates = [p for p in pool if _camera(p[0]) == camera]
+        chosen = np.sort(rng.choice(len(candidates), min(per_trial, len(candidates)), replace=False))
+        shape = candidates[chosen[0]][1].shape[:2]
+        picks = [resized(candidates[k], shape) for k in chosen]
         warp = random_warp(rng, shape)
         warped = [(cv2.warpPerspective(ir, warp, (shape[1], shape[0])), vis) for _, ir, vis in picks]
         t = time.perf_counter()
         row = {"set": spec, "design": design, "trial": trial, "pairs": [n for n, _, _ in picks]}
         try:
             cal = calibrate(warped)
-            key = tuple(n for n, _, _ in picks)
-            if key not in own_cache:  # the same pairs recur in later trials with other warps
-                own_cache[key] = calibrate([(ir, vis) for _, ir, vis in picks]).homography
-            own = own_cache[key]
+            for name, ir, vis in picks:
+                if (name, shape) not in own_cache:
+                    own_cache[name, shape] = estimate_pair(ir, vis)
+            own = calibrate([(ir, vis) for _, ir, vis in picks],
+                            estimates=[own_cache[name, shape] for name, _, _ in picks]).homography
             c = corners(shape)
             err = np.linalg.norm(project(cal.homography, c) - project(np.linalg.inv(warp), c), axis=1)
             rel = np.linalg.norm(project(cal.homography, c) - project(own @ np.linalg.inv(warp), c), axis=1)
             row.update(error_px=float(rel.mean()), nominal_error_px=float(err.mean()),
                        own_offset_px=float(np.linalg.norm(project(own, c) - c, axis=1).mean()),
                        residual_px=cal.residual_px, score_before=cal.score_before, score_after=cal.score_after,
-                       used=cal.pairs_used)
+                       used=cal.pairs_used, joint=cal.joint)
             estimates = cal.per_pair
         except RegistrationError as e:
             row.update(error_px=float("inf"), nominal_error_px=float("inf"), refused=str(e))
@@ -197,8 +202,8 @@ def main() -> int:
     ap.add_argument("-o", "--out", default="docs/results/registration")
     ap.add_argument("--trials-per-set", type=int, default=16)
     ap.add_argument("--lone-trials-per-set", type=int, default=16, help="trials of one pair each (0: none)")
-    ap.add_argument("--pairs-per-set", type=int, default=10)
-    ap.add_argument("--pairs-per-trial", type=int, default=3)
+    ap.add_argument("--pairs-per-set", type=int, default=24, help="the pool a trial's pairs are drawn from")
+    ap.add_argument("--pairs-per-trial", type=int, default=8, help="as calibrate's default --pairs")
     ap.add_argument("--sets", default=";".join(SETS), help="';'-separated sets (names, folders, video:clips)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()

@@ -27,7 +27,7 @@ A homography here maps an IR pixel (x, y, 1) to a visible pixel, the convention 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -75,6 +75,7 @@ class Calibration:
     score_after: float
     overlap: float  # fraction of the visible grid the warped IR covers
     per_pair: list[PairEstimate] = field(default_factory=list)
+    joint: bool = False  # the warp is the registered pairs' joint estimate (they did not agree alone)
 
     def summary(self) -> str:
         return (f"{self.model} from {self.pairs_used}/{self.pairs_total} pairs: residual {self.residual_px:.2f} px, "
@@ -275,14 +276,16 @@ def check_warp(homography: np.ndarray, ir_shape: tuple[int, int], vis_shape: tup
 
 
 def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], model: str = "homography",
-              previous: np.ndarray | None = None, min_pairs: int = 1) -> Calibration:
+              previous: np.ndarray | None = None, min_pairs: int = 1,
+              estimates: list[PairEstimate] | None = None) -> Calibration:
     """One IR -> VIS warp for a fixed camera pair from several image pairs; ``RegistrationError`` if impossible.
 
     Every pair is registered alone (from ``previous``, default a plain resize); the estimates whose corners
     lie within ``AGREE_PX`` (working pixels) of the median form the consensus, which must hold a majority of
     the registered pairs and at least ``min_pairs``; the warp is their mean corners. Without such a consensus,
     the warp is ``estimate_joint`` of the registered pairs, and the pairs it aligns (alignment score at least
-    ``MIN_SCORE``) must form that majority. ``model`` is fitted to the result.
+    ``MIN_SCORE``) must form that majority. ``model`` is fitted to the result. ``estimates``: the pairs' own
+    ``estimate_pair`` results from ``previous`` when already known (they are copied, not changed).
     """
     if model not in MODELS:
         raise InputError(f"registration model must be one of {', '.join(MODELS)}, got {model!r}")
@@ -291,7 +294,8 @@ def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], model: str = "homograp
     ir_shape, vis_shape = pairs[0][0].shape[:2], pairs[0][1].shape[:2]
     if any(ir.shape[:2] != ir_shape or vis.shape[:2] != vis_shape for ir, vis in pairs):
         raise RegistrationError("the pairs differ in size (one camera pair at a time)")
-    estimates = [estimate_pair(ir, vis, previous) for ir, vis in pairs]
+    estimates = ([replace(e) for e in estimates] if estimates is not None
+                 else [estimate_pair(ir, vis, previous) for ir, vis in pairs])
     good = [k for k, e in enumerate(estimates) if not e.reason]
     reasons = "; ".join(sorted({e.reason for e in estimates if e.reason}))
     if not good:
@@ -321,7 +325,9 @@ def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], model: str = "homograp
                 estimates[k].reason = "not aligned by the pairs' joint estimate"
         h = fit_model(joint.homography, ir_shape, model)
         residual = float(np.sqrt((np.linalg.norm(warped[fit] - project(h, src), axis=2) ** 2).mean()))
-        return finish(h, model, pairs, previous, int(fit.sum()), residual, estimates)
+        cal = finish(h, model, pairs, previous, int(fit.sum()), residual, estimates)
+        cal.joint = True
+        return cal
     for k, ok in zip(good, agree, strict=True):
         if not ok:
             estimates[k].reason = "disagrees with the other pairs"
