@@ -9,7 +9,8 @@ with ``steps`` deterministic DDIM evaluations from a fixed x_T (``noise``: a fix
 same input gives the same output). The shipped weights are ``refiner_teacher.pt`` (many steps) and
 ``refiner_student.pt`` (the distilled few-step student that the default pipeline runs). No masks this frame
 (``{}``) means zero masks. With ``bound_radius`` > 0 in the checkpoint's diffusion meta the refined luma is
-clamped to the local range of [initial, IR, VIS] (``diffusion.condition.bound_to_sources``).
+clamped to the local range of [initial, IR, VIS] (``diffusion.condition.bound_to_sources``,
+inside ``diffusion.graph.RefinerGraph``, so every backend and the frame graph clamp the same way).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class DiffusionRefiner:
     def __call__(self, pair: PreparedPair, initial: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
         import torch
 
-        from .diffusion.condition import bound_to_sources, initial_noise
+        from .diffusion.condition import initial_noise
         from .diffusion.contrast import ContrastStretch
 
         if initial.shape != pair.shape:
@@ -103,14 +104,12 @@ class DiffusionRefiner:
             else:  # the graph every backend runs, here on ``device``
                 noise = initial_noise((1, 1, *pair.shape), self.noise)
                 refined = self.sampler(*(t.to(self.device) for t in (*tensors, noise))).float().cpu()
-            if self.bound_radius:
-                refined = bound_to_sources(refined, torch.cat(tensors[:3], dim=1), self.bound_radius)
             return refined[0, 0].numpy()
 
 
     def graph(self) -> RefinerGraph:
         """This refiner's network and sampler as one module (shares the network, does not copy it)."""
-        return RefinerGraph(self.model, self.schedule, self.steps, self.mode, self.mu).eval()
+        return RefinerGraph(self.model, self.schedule, self.steps, self.mode, self.mu, self.bound_radius).eval()
 
     @property
     def model_name(self) -> str:

@@ -20,7 +20,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..diffusion.condition import bound_to_sources
 from ..runtime.base import FixedIO
 from . import ops
 
@@ -80,7 +79,6 @@ class RefinerParts:
     graph: nn.Module  # diffusion.graph.RefinerGraph: (initial, ir, vis, mask_ir, mask_vis, noise) -> refined
     noise: torch.Tensor  # x_T for the frame size, (1, 1, H, W)
     stretch: dict[str, float] | None  # contrast normalisation settings (low, high percentiles, knee, base_radius)
-    bound_radius: int = 0  # > 0: the refined luma clamped to the local range of [initial, IR, VIS]
 
 
 class FrameGraph(nn.Module):
@@ -93,7 +91,6 @@ class FrameGraph(nn.Module):
         self.spec, self.initial, self.thermal_percentiles = spec, initial, thermal_percentiles
         self.refiner = refiner.graph if refiner is not None else None
         self.stretch = refiner.stretch if refiner is not None else None
-        self.bound_radius = refiner.bound_radius if refiner is not None else 0
         if refiner is not None:
             self.register_buffer("noise", refiner.noise.reshape(1, 1, *spec.vis_shape).float())
         self.warp = homography is not None
@@ -148,9 +145,7 @@ class FrameGraph(nn.Module):
                 knee, radius = self.stretch["knee"], int(self.stretch.get("base_radius", 0))
                 images = [ops.base_only_stretch(x, lo, hi, knee, radius) if radius
                           else ops.contrast_stretch(x, lo, hi, knee) for x in images]
-            fused = torch.clamp(self.refiner(*images, m_ir, m_vis, self.noise), 0.0, 1.0)
-            if self.bound_radius:
-                fused = bound_to_sources(fused, torch.cat(images, dim=1), self.bound_radius)
+            fused = self.refiner(*images, m_ir, m_vis, self.noise)
         rgb = fused.expand(1, 3, *self.spec.vis_shape) if cb is None or cr is None else ops.ycbcr_to_rgb(fused, cb, cr)
         if self.spec.out_order == "bgr":
             rgb = ops.reverse_channels(rgb)

@@ -38,8 +38,7 @@ def gray_thermal(ir: np.ndarray) -> np.ndarray | None:
 def refiner_parts(refiner: DiffusionRefiner, shape: tuple[int, int]) -> RefinerParts:
     from ..diffusion.condition import initial_noise
 
-    return RefinerParts(refiner.graph(), initial_noise((1, 1, *shape), refiner.noise), refiner.stretch,
-                        refiner.bound_radius)
+    return RefinerParts(refiner.graph(), initial_noise((1, 1, *shape), refiner.noise), refiner.stretch)
 
 
 def frame_graph(spec: FrameSpec, initial: nn.Module, refiner: DiffusionRefiner | None,
