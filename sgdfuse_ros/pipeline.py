@@ -25,6 +25,7 @@ from .images import (
     PreparedPair,
     ThermalRange,
     check_pixels,
+    gray_view,
     prepare_pair,
     read_image,
     ycbcr_to_rgb_u8,
@@ -127,7 +128,8 @@ class FusionPipeline:
         """Fuse raw arrays (IR: gray/replicated RGB, 8/16-bit or float; VIS: gray/RGB/BGR)."""
         timings: dict[str, float] = {}
         self._check_inputs(ir, vis)  # once, before either path does any work
-        spec = None if self.frame is None else self.frame.spec(ir, vis, vis_order, masks=self.masks is not None)
+        gray = None if self.frame is None else gray_view(ir)  # once per frame: the graph and the masks' pair take it
+        spec = None if gray is None else self.frame.spec(gray, vis, vis_order, masks=self.masks is not None)
         if spec is None:
             with timed(timings, "preprocess"):
                 pair = self._prepare_checked(ir, vis, vis_order)
@@ -135,11 +137,11 @@ class FusionPipeline:
         masks: dict[str, np.ndarray] = {}
         if self.masks is not None:  # the masks run outside the graph, on the prepared pair
             with timed(timings, "preprocess"):
-                pair = self._prepare_checked(ir, vis, vis_order)
+                pair = self._prepare_checked(gray, vis, vis_order)
             with timed(timings, "masks"):
                 masks = self.masks(pair)
         with timed(timings, "frame"):
-            rgb = self.frame(spec, ir, vis, masks)
+            rgb = self.frame(spec, gray, vis, masks)
         return FusionResult(fused=rgb, luma=None, masks=masks, timings=timings)
 
     def fuse_prepared(self, pair: PreparedPair, timings: dict[str, float] | None = None,

@@ -20,8 +20,8 @@ from sgdfuse_ros.config import build_pipeline, config_from_spec
 from sgdfuse_ros.diffusion.contrast import ContrastStretch
 from sgdfuse_ros.frame import ops
 from sgdfuse_ros.frame.graph import FrameSpec
-from sgdfuse_ros.frame.runner import frame_graph, gray_thermal
-from sgdfuse_ros.images import read_image, resize_to, thermal_to_float, warp_to
+from sgdfuse_ros.frame.runner import frame_graph
+from sgdfuse_ros.images import gray_view, read_image, resize_to, thermal_to_float, warp_to
 
 HAS_CUDA = torch.cuda.is_available()
 HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None
@@ -58,7 +58,7 @@ def default_cpu():
 
 def graph_image(pipeline, ir: np.ndarray, vis: np.ndarray, masks: dict[str, np.ndarray],
                 homography: np.ndarray | None = None) -> np.ndarray:
-    gray = gray_thermal(ir)
+    gray = gray_view(ir)
     spec = FrameSpec.of(gray, vis, "rgb", masks=bool(masks))
     graph = frame_graph(spec, pipeline.fuse_fn.module, pipeline.refiner, pipeline.thermal_percentiles, homography)
     args = [torch.from_numpy(np.ascontiguousarray(gray)), torch.from_numpy(vis)]
@@ -127,12 +127,12 @@ def test_a_gray_bgr_and_16_bit_frame_layouts(default_cpu, samples_dir):
     for ir_, vis_, order in cases:
         pair = default_cpu.prepare(ir_, vis_, order)
         result = default_cpu.fuse_prepared(pair)
-        spec = FrameSpec.of(gray_thermal(ir_), vis_, order)
+        spec = FrameSpec.of(gray_view(ir_), vis_, order)
         graph = frame_graph(spec, default_cpu.fuse_fn.module, default_cpu.refiner)
         if spec.ir_bits == 16:
-            args = [torch.from_numpy(np.ascontiguousarray(gray_thermal(ir_)).view(np.uint8).reshape(60, 80, 2))]
+            args = [torch.from_numpy(np.ascontiguousarray(gray_view(ir_)).view(np.uint8).reshape(60, 80, 2))]
         else:
-            args = [torch.from_numpy(np.ascontiguousarray(gray_thermal(ir_)))]
+            args = [torch.from_numpy(np.ascontiguousarray(gray_view(ir_)))]
         args += [torch.from_numpy(vis_), torch.from_numpy(result.masks["ir"]), torch.from_numpy(result.masks["vis"])]
         with torch.inference_mode():
             out = graph(*args).numpy()

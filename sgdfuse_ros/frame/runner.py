@@ -1,9 +1,9 @@
 """``FrameRunner``: a pipeline's frame graphs on a runtime backend, one graph (and runtime) per frame layout.
 
-The host work per frame is what the graph cannot take: a gray view of a replicated-RGB thermal frame, and
-the masks (the offline provider and SAM run outside the graph, on the prepared pair). Frames the graph
-does not take (float images, a true-colour thermal image) return None: the pipeline's per-stage path
-fuses them.
+The host work per frame is what the graph cannot take: a gray view of a replicated-RGB thermal frame
+(``images.gray_view``, taken once per frame by the pipeline), and the masks (the offline provider and SAM
+run outside the graph, on the prepared pair). Frames the graph does not take (float images, a true-colour
+thermal image) return None: the pipeline's per-stage path fuses them.
 """
 
 from __future__ import annotations
@@ -23,16 +23,6 @@ if TYPE_CHECKING:
     from ..refiner import DiffusionRefiner
 
 log = logging.getLogger(__name__)
-
-
-def gray_thermal(ir: np.ndarray) -> np.ndarray | None:
-    """The thermal frame as HxW (a view): as is, channel 0 of equal channels; None for true colour."""
-    if ir.ndim == 2:
-        return ir
-    if ir.ndim == 3 and (ir.shape[2] == 1 or (np.array_equal(ir[..., 0], ir[..., 1])
-                                              and np.array_equal(ir[..., 1], ir[..., 2]))):
-        return ir[..., 0]
-    return None
 
 
 def refiner_parts(refiner: DiffusionRefiner, shape: tuple[int, int]) -> RefinerParts:
@@ -70,16 +60,16 @@ class FrameRunner:
                                                  backend=self.backend, engines_dir=self.engines_dir)
         return self.runtimes[spec]
 
-    def spec(self, ir: np.ndarray, vis: np.ndarray, vis_order: str, masks: bool,
+    def spec(self, gray: np.ndarray, vis: np.ndarray, vis_order: str, masks: bool,
              thermal_range: bool = False) -> FrameSpec | None:
-        gray = gray_thermal(ir)
-        return None if gray is None else FrameSpec.of(gray, vis, vis_order, masks=masks, thermal_range=thermal_range)
+        """The layout of a thermal frame's ``images.gray_view`` and a visible frame; None if the graph does not
+        take them."""
+        return FrameSpec.of(gray, vis, vis_order, masks=masks, thermal_range=thermal_range)
 
-    def __call__(self, spec: FrameSpec, ir: np.ndarray, vis: np.ndarray, masks: dict[str, np.ndarray] | None,
+    def __call__(self, spec: FrameSpec, gray: np.ndarray, vis: np.ndarray, masks: dict[str, np.ndarray] | None,
                  thermal_range: tuple[float, float] | None = None) -> np.ndarray:
-        """The fused uint8 HxWx3 frame (``spec.out_order``) of frames that ``spec`` describes."""
-        gray = gray_thermal(ir)
-        assert gray is not None
+        """The fused uint8 HxWx3 frame (``spec.out_order``) of frames that ``spec`` describes (``gray``: the
+        thermal frame's ``images.gray_view``)."""
         if spec.ir_bits == 16:  # its bytes, little-endian: a view where the frame is contiguous
             gray = np.ascontiguousarray(gray, "<u2").view(np.uint8).reshape(*gray.shape, 2)
         inputs = {"ir": gray,
