@@ -161,12 +161,13 @@ def test_onnxruntime_runs_the_frame_graph_uint8_in_and_out(samples_dir):
                      "mask_ir": onnx.TensorProto.FLOAT, "mask_vis": onnx.TensorProto.FLOAT}
 
 
-def test_the_frame_graph_uses_only_ops_tensorrt_parses():
+@pytest.mark.parametrize("output_filter", [None, (0.9, 0.03)])
+def test_the_frame_graph_uses_only_ops_tensorrt_parses(output_filter):
     import onnx
 
     from sgdfuse_ros.export.onnx import export_onnx
 
-    graph, io, _ = pipeline_frame_graph("default", 48, 64)
+    graph, io, _ = pipeline_frame_graph("default", 48, 64, output_filter)
     model = onnx.load_from_string(export_onnx(graph, io))
     ops_used = Counter(node.op_type for node in model.graph.node)
     assert ops_used["Conv"] > 0 and not set(ops_used) - TENSORRT_ONNX_OPS, set(ops_used) - TENSORRT_ONNX_OPS
@@ -207,7 +208,9 @@ def test_export_frame_writes_the_frame_graph_onnx(tmp_path, capsys):
     assert main(["export", "frame", "--pipeline", "default", "--size", "64x48", "-o", str(tmp_path)]) == 0
     [onnx_file] = tmp_path.glob("frame_default_*.onnx")
     meta = json.loads(onnx_file.with_suffix(".json").read_text())
-    assert meta["inputs"][0] == ["ir", [48, 64], "uint8"] and meta["outputs"] == [["fused", [48, 64, 3], "uint8"]]
+    assert meta["inputs"][0] == ["ir", [48, 64], "uint8"] and meta["outputs"][0] == ["fused", [48, 64, 3], "uint8"]
+    # the graph the node runs by default: its output filter's state looped back by the runtime
+    assert meta["state"] == [["luma_state", "luma_state_next"]] and ["luma_continues", [1], "float32"] in meta["inputs"]
     assert meta["parity_p99_grey_levels"] <= 1.0
     assert ("no TensorRT engine" in capsys.readouterr().out) == (not (HAS_CUDA and HAS_TENSORRT))
 
@@ -251,3 +254,93 @@ def test_the_refiner_output_options_match_the_per_stage_refiner(tmp_path, sample
     lo, hi = ops.stretch_range(torch.from_numpy(img), 1.0, 99.0)
     got = ops.base_only_stretch(torch.from_numpy(img)[None, None], lo, hi, 0.9, 3)[0, 0].numpy()
     assert np.abs(got - stretch.base_only(img, 3)).max() < 1e-5
+
+
+def test_a_runtime_loops_a_state_output_back_to_its_input():
+    """``FixedIO.state``: zeros before the first call, the last call's output after, a passed state input
+    replaces the kept one, and the state output is not returned (torch CPU and ONNX Runtime alike)."""
+    from sgdfuse_ros.export.onnx import export_onnx
+    from sgdfuse_ros.export.spec import FixedIO
+    from sgdfuse_ros.runtime.onnxrt import OnnxRuntimeRuntime
+    from sgdfuse_ros.runtime.torch_cpu import TorchCpuRuntime
+
+    class Accumulate(torch.nn.Module):
+        def forward(self, x: torch.Tensor, total: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            new = total + x
+            return new * 2.0, new
+
+    io = FixedIO((("x", (2, 3), "float32"), ("total", (2, 3), "float32")),
+                 (("y", (2, 3), "float32"), ("total_next", (2, 3), "float32")), (("total", "total_next"),))
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    for runtime in (TorchCpuRuntime(Accumulate(), io), OnnxRuntimeRuntime(export_onnx(Accumulate(), io), io)):
+        assert set(runtime.run({"x": x})) == {"y"}
+        assert np.array_equal(runtime.run({"x": x})["y"], 4 * x)  # the first call's total was kept
+        assert np.array_equal(runtime.run({"x": x, "total": np.ones_like(x)})["y"], 2 * (x + 1))
+        assert np.array_equal(runtime.run({"x": x})["y"], 2 * (2 * x + 1)), runtime.backend
+
+
+def _clip(samples_dir, size=(128, 96)):
+    """A 16-bit thermal clip with sensor noise: static, then a hot object entering from the left, then a
+    scene cut to a much hotter scene (the AGC restarts), its visible frames noisy and mirrored at the cut."""
+    ir0, vis0 = (cv2.resize(read_image(samples_dir / side / "msrs_00055D.png"), size) for side in ("ir", "vi"))
+    rng = np.random.default_rng(0)
+    frames = []
+    for k in range(8):
+        ir = ir0.astype(np.float32) * 40 + 20000 + rng.normal(0, 30, ir0.shape)
+        vis = np.clip(vis0 + rng.normal(0, 2, vis0.shape), 0, 255).astype(np.uint8)
+        if k >= 2:
+            ir[30:50, 10 * (k - 2):10 * (k - 2) + 16] = 34000
+        if k >= 6:
+            ir, vis = ir + 15000, vis[:, ::-1].copy()
+        frames.append((np.clip(ir, 0, 65535).astype(np.uint16), vis))
+    return frames
+
+
+def test_a_smoothed_stream_gives_the_per_stage_video(samples_dir):
+    """The stream's temporal state (AGC range, smoothed masks, the output filter in the graph with its state
+    looped back by the runtime) through the frame graph on onnxruntime gives the per-stage CPU video, frame by
+    frame, including the AGC restart at the scene cut; and the filter does act (frames differ from per-frame)."""
+    from sgdfuse_ros.stream.temporal import PER_FRAME, StreamTemporal, TemporalParams
+
+    config = config_from_spec("default")[1]
+    per_stage = build_pipeline(config.replace({"runtime.backend": "cpu"}))
+    graph = build_pipeline(config.replace({"runtime.backend": "onnxruntime"}))
+    streams = [StreamTemporal(TemporalParams()) for _ in range(2)]
+    acted = 0
+    for ir, vis in _clip(samples_dir):
+        want, got = per_stage(ir, vis, "rgb", streams[0]), graph(ir, vis, "rgb", streams[1])
+        assert "frame" in got.timings and "initial" not in got.timings and "initial" in want.timings
+        assert grey_level_p99(got.fused, want.fused) <= 1.0
+        acted += grey_level_p99(got.fused, graph(ir, vis, "rgb").fused) > 1.0
+    assert streams[0].agc.resets == streams[1].agc.resets == 1
+    (spec, runtime), = ((s, r) for s, r in graph.frame.runtimes.items() if s.output_filter)
+    assert spec.thermal_range and runtime.backend == "onnxruntime" and set(runtime.state) == {"luma_state"}
+    assert acted >= 2
+    assert StreamTemporal(PER_FRAME).smooths is False  # the per-frame stream is fused without state
+
+
+def test_bag_fuse_runs_the_frame_graph_with_the_temporal_state(tmp_path, samples_dir, monkeypatch):
+    """`bag fuse` (the node's fusion step, ``stream.fusion.fuse_messages``) on the onnxruntime backend with the
+    default temporal state fuses every pair through the frame graph, with the output filter inside it."""
+    from sgdfuse_ros.cli import main
+    from sgdfuse_ros.frame.runner import FrameRunner
+
+    for k, (ir, vis) in enumerate(_clip(samples_dir, (96, 72))[:4]):
+        for sub, img in (("ir", ir), ("vi", vis[..., ::-1])):
+            (tmp_path / sub).mkdir(exist_ok=True)
+            cv2.imwrite(str(tmp_path / sub / f"{k:03d}.png"), img)
+    assert main(["bag", "make", "--ir", str(tmp_path / "ir"), "--vis", str(tmp_path / "vi"), "-o",
+                 str(tmp_path / "in"), "--fps", "10", "--thermal-encoding", "mono16"]) == 0
+    specs = []
+    call = FrameRunner.__call__
+
+    def spy(self, spec, *args, **kwargs):
+        specs.append(spec)
+        return call(self, spec, *args, **kwargs)
+
+    monkeypatch.setattr(FrameRunner, "__call__", spy)
+    params = tmp_path / "params.yaml"
+    params.write_text("/**:\n  ros__parameters:\n    sync: {min_interval: 0.05}\n")  # the temporal defaults
+    assert main(["bag", "fuse", str(tmp_path / "in"), str(tmp_path / "out"), "--params", str(params),
+                 "--pipeline", "sgdfuse:runtime.backend=onnxruntime"]) == 0
+    assert len(specs) == 4 and all(s.output_filter and s.thermal_range for s in specs)

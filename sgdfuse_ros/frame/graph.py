@@ -4,12 +4,18 @@
       -> thermal normalisation (/255, or the 16-bit percentiles; or given (low, high) counts)
       -> IR onto the visible grid (resize matrices, or the homography with grid_sample)
       -> luma/chroma -> initial fusion (stage 1) -> the refiner's unrolled sampler (optional)
-      -> colour back -> uint8 HxWx3 (RGB or BGR)
+      -> the output filter over frames (optional) -> colour back -> uint8 HxWx3 (RGB or BGR)
 
 Masks (SAM or the offline provider, computed outside the graph) enter as float32 inputs on the visible
 grid. One graph serves one frame size and layout (``FrameSpec``), as a camera's resolution is fixed:
 the resize and warp become constant matrices and grids, and engines are pinned to one size anyway.
 On the CPU it gives the per-stage pipeline's images (``FusionPipeline.fuse_prepared``) to rounding.
+
+A video stream's temporal state (``stream.temporal``) enters as: the thermal range (low, high) of the
+stream's AGC (an input), the masks already smoothed with the masks, and the output filter
+(``OutputSmoother``) inside the graph, whose state (the previous IR, VIS and fused luma, (3, H, W)) is a
+state input looped back from a state output by the runtime (``FixedIO.state``: on the device there), with a
+flag input that says whether it continues the stream (0: the first frame or after a scene change).
 """
 
 from __future__ import annotations
@@ -39,10 +45,12 @@ class FrameSpec:
     out_order: str = "rgb"
     masks: bool = True  # mask_ir / mask_vis inputs (else zero masks)
     thermal_range: bool = False  # a (low, high) input in thermal counts replaces the per-frame percentiles
+    output_filter: tuple[float, float] | None = None  # (smoothing, noise) of stream.temporal.OutputSmoother
 
     @classmethod
     def of(cls, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb", *, masks: bool = True,
-           thermal_range: bool = False, out_order: str = "rgb") -> FrameSpec | None:
+           thermal_range: bool = False, out_order: str = "rgb",
+           output_filter: tuple[float, float] | None = None) -> FrameSpec | None:
         """The spec of a gray uint8/uint16 thermal frame and a uint8 visible frame; None for other inputs."""
         if ir.ndim != 2 or ir.dtype not in (np.uint8, np.uint16) or vis.dtype != np.uint8:
             return None
@@ -50,7 +58,7 @@ class FrameSpec:
             return None
         channels = 1 if vis.ndim == 2 else vis.shape[2]
         return cls(ir.shape, vis.shape[:2], channels, 8 * ir.dtype.itemsize, vis_order, out_order, masks,
-                   thermal_range)
+                   thermal_range, output_filter)
 
     def io(self) -> FixedIO:
         h, w = self.vis_shape
@@ -61,13 +69,21 @@ class FrameSpec:
             inputs.append(("thermal_range", (2,), "float32"))
         if self.masks:
             inputs += [("mask_ir", (h, w), "float32"), ("mask_vis", (h, w), "float32")]
-        return FixedIO(tuple(inputs), (("fused", (h, w, 3), "uint8"),))
+        outputs = [("fused", (h, w, 3), "uint8")]
+        state: tuple[tuple[str, str], ...] = ()
+        if self.output_filter is not None:
+            inputs += [("luma_state", (3, h, w), "float32"), ("luma_continues", (1,), "float32")]
+            outputs.append(("luma_state_next", (3, h, w), "float32"))
+            state = (("luma_state", "luma_state_next"),)
+        return FixedIO(tuple(inputs), tuple(outputs), state)
 
     @property
     def name(self) -> str:
         """A file-name part that tells graphs of one pipeline apart."""
         (ih, iw), (h, w) = self.ir_shape, self.vis_shape
         flags = ("m" if self.masks else "") + ("r" if self.thermal_range else "")
+        if self.output_filter is not None:
+            flags += "s{:g}n{:g}".format(*self.output_filter)
         return (f"ir{iw}x{ih}u{self.ir_bits}_vis{w}x{h}c{self.vis_channels}{self.vis_order}"
                 f"_{self.out_order}{'_' + flags if flags else ''}")
 
@@ -89,6 +105,7 @@ class FrameGraph(nn.Module):
                  homography: np.ndarray | None = None) -> None:
         super().__init__()
         self.spec, self.initial, self.thermal_percentiles = spec, initial, thermal_percentiles
+        self.extra_inputs = spec.io().input_names[2:]  # the names of ``forward``'s inputs after ir and vis
         self.refiner = refiner.graph if refiner is not None else None
         self.stretch = refiner.stretch if refiner is not None else None
         if refiner is not None:
@@ -130,23 +147,39 @@ class FrameGraph(nn.Module):
             rgb = ops.reverse_channels(rgb)
         return ops.rgb_to_ycbcr(rgb)
 
-    def forward(self, ir: torch.Tensor, vis: torch.Tensor, *rest: torch.Tensor) -> torch.Tensor:
-        thermal_range = rest[0] if self.spec.thermal_range else None
-        masks = rest[1 if self.spec.thermal_range else 0:]
-        ir_y = self.thermal(ir, thermal_range)
+    def output_filter(self, luma: torch.Tensor, ir_y: torch.Tensor, vis_y: torch.Tensor, state: torch.Tensor,
+                      continues: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``stream.temporal.OutputSmoother`` on (1, 1, H, W) lumas: (filtered luma, the next state)."""
+        assert self.spec.output_filter is not None
+        smoothing, noise = self.spec.output_filter
+        prev_ir, prev_vis, prev_out = (state[i:i + 1][None] for i in range(3))
+        change = torch.maximum(torch.abs(ir_y - prev_ir), torch.abs(vis_y - prev_vis))
+        keep = (smoothing * continues) * torch.exp(-torch.square(change / noise))
+        out = luma + keep * (prev_out - luma)
+        return out, torch.cat([ir_y, vis_y, out], dim=1)[0]
+
+    def forward(self, ir: torch.Tensor, vis: torch.Tensor,
+                *rest: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        named = dict(zip(self.extra_inputs, rest, strict=True))
+        ir_y = self.thermal(ir, named.get("thermal_range"))
         vis_y, cb, cr = self.visible(vis)
         fused = torch.clamp(self.initial(ir_y, vis_y), 0.0, 1.0)
         if self.refiner is not None:
             zeros = torch.zeros_like(vis_y)
-            m_ir, m_vis = (m[None, None] for m in masks) if masks else (zeros, zeros)
+            m_ir, m_vis = (named["mask_ir"][None, None], named["mask_vis"][None, None]) if self.spec.masks \
+                else (zeros, zeros)
             images = [fused, ir_y, vis_y]
             if self.stretch:
                 lo, hi = ops.stretch_range(fused, self.stretch["low"], self.stretch["high"])
                 knee, radius = self.stretch["knee"], int(self.stretch.get("base_radius", 0))
                 images = [ops.base_only_stretch(x, lo, hi, knee, radius) if radius
                           else ops.contrast_stretch(x, lo, hi, knee) for x in images]
-            fused = self.refiner(*images, m_ir, m_vis, self.noise)
+            fused = torch.clamp(self.refiner(*images, m_ir, m_vis, self.noise), 0.0, 1.0)
+        state = None
+        if self.spec.output_filter is not None:
+            fused, state = self.output_filter(fused, ir_y, vis_y, named["luma_state"], named["luma_continues"])
         rgb = fused.expand(1, 3, *self.spec.vis_shape) if cb is None or cr is None else ops.ycbcr_to_rgb(fused, cb, cr)
         if self.spec.out_order == "bgr":
             rgb = ops.reverse_channels(rgb)
-        return ops.to_u8(rgb[0].permute(1, 2, 0))
+        out = ops.to_u8(rgb[0].permute(1, 2, 0))
+        return out if state is None else (out, state)
