@@ -67,14 +67,27 @@ class OutputFilter(Protocol):
         ...
 
 
+class ThermalAGC(Protocol):
+    """The 16-bit thermal AGC of a stream (``stream.temporal.ThermalAGC``); a frame graph runs the same step."""
+
+    smoothing: float
+    scene_change: float
+    state: tuple[float, float] | None
+
+
 class StreamState(Protocol):
     """What a video stream carries from frame to frame (``stream.temporal.StreamTemporal``)."""
 
+    agc: ThermalAGC
     masks: MaskFilter
     output: OutputFilter
 
     def thermal_range(self, gray: np.ndarray) -> tuple[float, float]:
         """This 16-bit frame's (low, high) normalisation range (may restart the mask and output filters)."""
+        ...
+
+    def graph_agc(self, low: float, high: float, restarted: bool) -> None:
+        """The AGC step a frame graph took on this frame: the stream takes its state over."""
         ...
 
 
@@ -160,9 +173,14 @@ class FusionPipeline:
         spec = None
         if gray is not None and self.frame is not None:
             output = stream.output if stream is not None and stream.output.smoothing > 0 else None
+            # a 16-bit stream's AGC: on the host where the host reads the thermal pixels anyway (the masks'
+            # pair), else in the graph
+            agc = stream is not None and gray.dtype == np.uint16
             spec = self.frame.spec(gray, vis, vis_order, masks=self.masks is not None,
-                                   thermal_range=stream is not None and gray.dtype == np.uint16,
-                                   output_filter=None if output is None else (output.smoothing, output.noise))
+                                   thermal_range=agc and self.masks is not None,
+                                   output_filter=None if output is None else (output.smoothing, output.noise),
+                                   agc=(stream.agc.smoothing, stream.agc.scene_change)
+                                   if stream is not None and agc and self.masks is None else None)
         if spec is None or gray is None or self.frame is None:
             with timed(timings, "preprocess"):
                 pair = self._prepare_checked(ir, vis, vis_order, None if stream is None else stream.thermal_range)
@@ -185,8 +203,12 @@ class FusionPipeline:
         continues = spec.output_filter is not None and stream is not None and \
             stream.output.continues(self.frame.runtime(spec))
         with timed(timings, "frame"):
-            rgb = self.frame(spec, gray, vis, masks, thermal_range, continues)
-        return FusionResult(fused=rgb, luma=None, masks=masks, timings=timings, pair=pair)
+            outputs = self.frame(spec, gray, vis, masks, thermal_range, continues,
+                                 None if stream is None else stream.agc.state)
+        if spec.agc is not None and stream is not None:
+            low, high, restarted = (float(v) for v in outputs["agc_state_next"])
+            stream.graph_agc(low, high, restarted > 0.5)
+        return FusionResult(fused=outputs["fused"], luma=None, masks=masks, timings=timings, pair=pair)
 
     def fuse_prepared(self, pair: PreparedPair, timings: dict[str, float] | None = None,
                       mask_filter: MaskFilter | None = None, luma_filter: LumaFilter | None = None) -> FusionResult:

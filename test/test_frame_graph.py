@@ -175,6 +175,19 @@ def test_the_frame_graph_uses_only_ops_tensorrt_parses(output_filter):
         assert all(d.dim_value > 0 for d in tensor.type.tensor_type.shape.dim), tensor.name
 
 
+def test_the_in_graph_agc_uses_only_ops_tensorrt_parses(default_cpu):
+    import onnx
+
+    from sgdfuse_ros.export.onnx import export_onnx
+
+    spec = FrameSpec((48, 64), (48, 64), ir_bits=16, masks=False, output_filter=(0.9, 0.03), agc=(0.1, 0.5))
+    graph = frame_graph(spec, default_cpu.fuse_fn.module, default_cpu.refiner)
+    model = onnx.load_from_string(export_onnx(graph, spec.io()))
+    ops_used = {node.op_type for node in model.graph.node}
+    assert "Conv" in ops_used and not ops_used - TENSORRT_ONNX_OPS, ops_used - TENSORRT_ONNX_OPS
+    assert [o.name for o in model.graph.output] == ["fused", "agc_state_next", "luma_state_next"]
+
+
 @pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA device")
 def test_the_cuda_frame_graph_matches_the_cpu_image(samples_dir):
     ir, vis = (read_image(samples_dir / side / "msrs_00055D.png") for side in ("ir", "vi"))
@@ -296,13 +309,15 @@ def _clip(samples_dir, size=(128, 96)):
     return frames
 
 
-def test_a_smoothed_stream_gives_the_per_stage_video(samples_dir):
-    """The stream's temporal state (AGC range, smoothed masks, the output filter in the graph with its state
-    looped back by the runtime) through the frame graph on onnxruntime gives the per-stage CPU video, frame by
-    frame, including the AGC restart at the scene cut; and the filter does act (frames differ from per-frame)."""
+@pytest.mark.parametrize("masks", ["offline", "none"])
+def test_a_smoothed_stream_gives_the_per_stage_video(samples_dir, masks):
+    """The stream's temporal state (the AGC: its range as an input where the host prepares the masks' pair,
+    else inside the graph; the smoothed masks; the output filter in the graph with its state looped back by
+    the runtime) through the frame graph on onnxruntime gives the per-stage CPU video, frame by frame,
+    including the AGC restart at the scene cut; and the filter does act (frames differ from per-frame)."""
     from sgdfuse_ros.stream.temporal import PER_FRAME, StreamTemporal, TemporalParams
 
-    config = config_from_spec("default")[1]
+    config = config_from_spec("default")[1].replace({"masks.source": masks})
     per_stage = build_pipeline(config.replace({"runtime.backend": "cpu"}))
     graph = build_pipeline(config.replace({"runtime.backend": "onnxruntime"}))
     streams = [StreamTemporal(TemporalParams()) for _ in range(2)]
@@ -313,8 +328,10 @@ def test_a_smoothed_stream_gives_the_per_stage_video(samples_dir):
         assert grey_level_p99(got.fused, want.fused) <= 1.0
         acted += grey_level_p99(got.fused, graph(ir, vis, "rgb").fused) > 1.0
     assert streams[0].agc.resets == streams[1].agc.resets == 1
+    assert abs(streams[0].agc.state[1] - streams[1].agc.state[1]) < 0.1  # the same range (counts), either way
     (spec, runtime), = ((s, r) for s, r in graph.frame.runtimes.items() if s.output_filter)
-    assert spec.thermal_range and runtime.backend == "onnxruntime" and set(runtime.state) == {"luma_state"}
+    assert (spec.thermal_range, spec.agc is not None) == ((True, False) if masks == "offline" else (False, True))
+    assert runtime.backend == "onnxruntime" and set(runtime.state) == {"luma_state"}
     assert acted >= 2
     assert StreamTemporal(PER_FRAME).smooths is False  # the per-frame stream is fused without state
 

@@ -11,11 +11,16 @@ grid. One graph serves one frame size and layout (``FrameSpec``), as a camera's 
 the resize and warp become constant matrices and grids, and engines are pinned to one size anyway.
 On the CPU it gives the per-stage pipeline's images (``FusionPipeline.fuse_prepared``) to rounding.
 
-A video stream's temporal state (``stream.temporal``) enters as: the thermal range (low, high) of the
-stream's AGC (an input), the masks already smoothed with the masks, and the output filter
-(``OutputSmoother``) inside the graph, whose state (the previous IR, VIS and fused luma, (3, H, W)) is a
-state input looped back from a state output by the runtime (``FixedIO.state``: on the device there), with a
-flag input that says whether it continues the stream (0: the first frame or after a scene change).
+A video stream's temporal state (``stream.temporal``) enters as:
+
+- the thermal AGC (16-bit): inside the graph (``agc``: the previous (low, high, valid) in, the next
+  (low, high, restarted) out, two small host copies) where nothing on the host reads the thermal pixels;
+  where the host prepares the pair for the masks anyway, its AGC range enters as ``thermal_range``;
+- the masks: smoothed with the masks, outside;
+- the output filter (``OutputSmoother``) inside the graph: its state (the previous IR, VIS and fused luma,
+  (3, H, W)) is a state input looped back from a state output by the runtime (``FixedIO.state``: on the
+  device there), with a flag input that says whether it continues the stream (0: the first frame, a scene
+  change the host saw; the graph's own AGC restart clears it too).
 """
 
 from __future__ import annotations
@@ -46,11 +51,13 @@ class FrameSpec:
     masks: bool = True  # mask_ir / mask_vis inputs (else zero masks)
     thermal_range: bool = False  # a (low, high) input in thermal counts replaces the per-frame percentiles
     output_filter: tuple[float, float] | None = None  # (smoothing, noise) of stream.temporal.OutputSmoother
+    agc: tuple[float, float] | None = None  # (smoothing, scene_change) of stream.temporal.ThermalAGC, 16-bit
 
     @classmethod
     def of(cls, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb", *, masks: bool = True,
            thermal_range: bool = False, out_order: str = "rgb",
-           output_filter: tuple[float, float] | None = None) -> FrameSpec | None:
+           output_filter: tuple[float, float] | None = None,
+           agc: tuple[float, float] | None = None) -> FrameSpec | None:
         """The spec of a gray uint8/uint16 thermal frame and a uint8 visible frame; None for other inputs."""
         if ir.ndim != 2 or ir.dtype not in (np.uint8, np.uint16) or vis.dtype != np.uint8:
             return None
@@ -58,7 +65,7 @@ class FrameSpec:
             return None
         channels = 1 if vis.ndim == 2 else vis.shape[2]
         return cls(ir.shape, vis.shape[:2], channels, 8 * ir.dtype.itemsize, vis_order, out_order, masks,
-                   thermal_range, output_filter)
+                   thermal_range, output_filter, agc if ir.dtype == np.uint16 else None)
 
     def io(self) -> FixedIO:
         h, w = self.vis_shape
@@ -67,9 +74,13 @@ class FrameSpec:
         inputs = [ir, vis]
         if self.thermal_range:
             inputs.append(("thermal_range", (2,), "float32"))
+        if self.agc is not None:
+            inputs.append(("agc_state", (3,), "float32"))
         if self.masks:
             inputs += [("mask_ir", (h, w), "float32"), ("mask_vis", (h, w), "float32")]
         outputs = [("fused", (h, w, 3), "uint8")]
+        if self.agc is not None:
+            outputs.append(("agc_state_next", (3,), "float32"))
         state: tuple[tuple[str, str], ...] = ()
         if self.output_filter is not None:
             inputs += [("luma_state", (3, h, w), "float32"), ("luma_continues", (1,), "float32")]
@@ -84,6 +95,8 @@ class FrameSpec:
         flags = ("m" if self.masks else "") + ("r" if self.thermal_range else "")
         if self.output_filter is not None:
             flags += "s{:g}n{:g}".format(*self.output_filter)
+        if self.agc is not None:
+            flags += "a{:g}c{:g}".format(*self.agc)
         return (f"ir{iw}x{ih}u{self.ir_bits}_vis{w}x{h}c{self.vis_channels}{self.vis_order}"
                 f"_{self.out_order}{'_' + flags if flags else ''}")
 
@@ -120,11 +133,15 @@ class FrameGraph(nn.Module):
             self.register_buffer("rows", torch.from_numpy(rows))
             self.register_buffer("cols_t", torch.from_numpy(np.ascontiguousarray(cols.T)))
 
-    def thermal(self, ir: torch.Tensor, thermal_range: torch.Tensor | None) -> torch.Tensor:
-        """Thermal frame -> (1, 1, H, W) float in [0, 1] on the visible grid."""
+    def thermal(self, ir: torch.Tensor, named: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Thermal frame -> (1, 1, H, W) float in [0, 1] on the visible grid, and the AGC's next state (or None)."""
         counts = ir[..., 0].float() + 256.0 * ir[..., 1].float() if self.spec.ir_bits == 16 else ir.float()
-        if thermal_range is not None:
-            unit = ops.normalise_thermal(counts, thermal_range[0], thermal_range[1])
+        agc_next = None
+        if "thermal_range" in named:
+            unit = ops.normalise_thermal(counts, named["thermal_range"][0], named["thermal_range"][1])
+        elif self.spec.agc is not None:
+            lo, hi, agc_next = ops.agc_step(counts, named["agc_state"], self.thermal_percentiles, *self.spec.agc)
+            unit = ops.normalise_thermal(counts, lo, hi)
         elif self.spec.ir_bits == 16:
             lo, hi = ops.percentiles(counts.reshape(-1), self.thermal_percentiles, 0.0, 65535.0, iters=17)
             unit = ops.normalise_thermal(counts, lo, hi)
@@ -135,7 +152,7 @@ class FrameGraph(nn.Module):
         unit = unit[None, None]
         if self.warp:
             unit = ops.warp(unit, self.grid)
-        return unit
+        return unit, agc_next
 
     def visible(self, vis: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """Visible frame -> luma (1, 1, H, W) and chroma Cb, Cr (None for a gray frame)."""
@@ -161,7 +178,7 @@ class FrameGraph(nn.Module):
     def forward(self, ir: torch.Tensor, vis: torch.Tensor,
                 *rest: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         named = dict(zip(self.extra_inputs, rest, strict=True))
-        ir_y = self.thermal(ir, named.get("thermal_range"))
+        ir_y, agc_next = self.thermal(ir, named)
         vis_y, cb, cr = self.visible(vis)
         fused = torch.clamp(self.initial(ir_y, vis_y), 0.0, 1.0)
         if self.refiner is not None:
@@ -177,9 +194,10 @@ class FrameGraph(nn.Module):
             fused = torch.clamp(self.refiner(*images, m_ir, m_vis, self.noise), 0.0, 1.0)
         state = None
         if self.spec.output_filter is not None:
-            fused, state = self.output_filter(fused, ir_y, vis_y, named["luma_state"], named["luma_continues"])
+            continues = named["luma_continues"] if agc_next is None else named["luma_continues"] * (1.0 - agc_next[2])
+            fused, state = self.output_filter(fused, ir_y, vis_y, named["luma_state"], continues)
         rgb = fused.expand(1, 3, *self.spec.vis_shape) if cb is None or cr is None else ops.ycbcr_to_rgb(fused, cb, cr)
         if self.spec.out_order == "bgr":
             rgb = ops.reverse_channels(rgb)
-        out = ops.to_u8(rgb[0].permute(1, 2, 0))
-        return out if state is None else (out, state)
+        outputs = [ops.to_u8(rgb[0].permute(1, 2, 0))] + [x for x in (agc_next, state) if x is not None]
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)

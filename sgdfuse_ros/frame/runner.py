@@ -61,17 +61,20 @@ class FrameRunner:
         return self.runtimes[spec]
 
     def spec(self, gray: np.ndarray, vis: np.ndarray, vis_order: str, masks: bool, thermal_range: bool = False,
-             output_filter: tuple[float, float] | None = None) -> FrameSpec | None:
+             output_filter: tuple[float, float] | None = None,
+             agc: tuple[float, float] | None = None) -> FrameSpec | None:
         """The layout of a thermal frame's ``images.gray_view`` and a visible frame; None if the graph does not
         take them."""
         return FrameSpec.of(gray, vis, vis_order, masks=masks, thermal_range=thermal_range,
-                            output_filter=output_filter)
+                            output_filter=output_filter, agc=agc)
 
     def __call__(self, spec: FrameSpec, gray: np.ndarray, vis: np.ndarray, masks: dict[str, np.ndarray] | None,
-                 thermal_range: tuple[float, float] | None = None, continues: bool = False) -> np.ndarray:
-        """The fused uint8 HxWx3 frame (``spec.out_order``) of frames that ``spec`` describes (``gray``: the
-        thermal frame's ``images.gray_view``); with an output filter, ``continues`` says whether the state its
-        runtime kept from the last call continues this stream."""
+                 thermal_range: tuple[float, float] | None = None, continues: bool = False,
+                 agc_state: tuple[float, float] | None = None) -> dict[str, np.ndarray]:
+        """The graph's outputs for frames that ``spec`` describes (``gray``: the thermal frame's
+        ``images.gray_view``): ``fused``, the uint8 HxWx3 frame (``spec.out_order``), and with an AGC in the
+        graph ``agc_state_next`` (low, high, restarted) from ``agc_state`` (None: none yet). With an output
+        filter, ``continues`` says whether the state its runtime kept from the last call continues the stream."""
         if spec.ir_bits == 16:  # its bytes, little-endian: a view where the frame is contiguous
             gray = np.ascontiguousarray(gray, "<u2").view(np.uint8).reshape(*gray.shape, 2)
         inputs = {"ir": gray,
@@ -82,6 +85,8 @@ class FrameRunner:
             zeros = np.zeros(spec.vis_shape, np.float32)
             inputs["mask_ir"] = masks.get("ir", zeros) if masks else zeros
             inputs["mask_vis"] = masks.get("vis", zeros) if masks else zeros
+        if spec.agc is not None:
+            inputs["agc_state"] = np.array([0.0, 0.0, 0.0] if agc_state is None else [*agc_state, 1.0], np.float32)
         if spec.output_filter is not None:
             inputs["luma_continues"] = np.array([1.0 if continues else 0.0], np.float32)
-        return self.runtime(spec).run(inputs)["fused"]
+        return self.runtime(spec).run(inputs)

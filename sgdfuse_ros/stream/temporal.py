@@ -65,6 +65,11 @@ class ThermalAGC:
     def reset(self) -> None:
         self.state = None
 
+    def advance(self, low: float, high: float, restarted: bool) -> None:
+        """Take over the state a frame graph computed with the same step (``frame.ops.agc_step``)."""
+        self.state = (low, high)
+        self.resets += restarted
+
     def __call__(self, gray: np.ndarray) -> tuple[float, float]:
         lo, median, hi = (float(v) for v in np.percentile(gray, (self.percentiles[0], 50.0, self.percentiles[1])))
         if self.state is None or self.smoothing >= 1.0:
@@ -216,8 +221,16 @@ class StreamTemporal:
 
     def thermal_range(self, gray: np.ndarray) -> tuple[float, float]:
         value = self.agc(gray)
-        if self.agc.resets != self._resets:  # a new scene: the masks restart too
+        if self.agc.resets != self._resets:  # a new scene: the masks and the output restart too
             self._resets = self.agc.resets
             self.masks.reset()
             self.output.reset()
         return value
+
+    def graph_agc(self, low: float, high: float, restarted: bool) -> None:
+        """The AGC step a frame graph took (it restarted its own output filter on a new scene)."""
+        self.agc.advance(low, high, restarted)
+        if restarted:
+            self._resets = self.agc.resets
+            self.masks.reset()
+
