@@ -173,7 +173,7 @@ class FrameGraph(nn.Module):
         change = torch.maximum(torch.abs(ir_y - prev_ir), torch.abs(vis_y - prev_vis))
         keep = (smoothing * continues) * torch.exp(-torch.square(change / noise))
         out = luma + keep * (prev_out - luma)
-        return out, torch.cat([ir_y, vis_y, out], dim=1)[0]
+        return out, torch.cat([ir_y.float(), vis_y.float(), out.float()], dim=1)[0]  # fp32 under autocast too
 
     def forward(self, ir: torch.Tensor, vis: torch.Tensor,
                 *rest: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
