@@ -9,9 +9,8 @@ that checks its own values (``__post_init__``). All of them end in ``build_pipel
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from .errors import ConfigError
 from .geometry import check_homography
 from .images import DEFAULT_MAX_MEGAPIXELS
 from .masks import MaskConfig, build_mask_source
-from .options import coerce_value
+from .options import build_from_flat, dotted, flatten_defaults
 from .pipeline import FusionPipeline
 from .refiner import MAX_TIMESTEPS, REFINERS, build_refiner
 
@@ -99,32 +98,24 @@ class PipelineConfig:
         the options not given keep their defaults."""
         if not isinstance(values, Mapping):
             raise ConfigError(f"pipeline options must be a mapping, got {type(values).__name__}")
-        groups = {f.name: f.default_factory for f in fields(cls)}
-        known = [f"{g}.{f.name}" for g, group in groups.items() for f in fields(group)]
-        sections: dict[str, dict[str, Any]] = {}
-        for key, value in dotted(values).items():
+        flat, known = dotted(values), flatten_defaults(cls)
+        for key in flat:
             if key not in known:
                 hint = f" (now {RENAMED[key]!r})" if key in RENAMED else ""
                 raise ConfigError(f"unknown pipeline option {key!r}{hint}; known: {', '.join(known)}")
-            group, name = key.split(".")
-            hint = typing.get_type_hints(groups[group])[name]
-            sections.setdefault(group, {})[name] = coerce_value(key, value, hint)  # type and finiteness
-        return cls(**{g: groups[g](**kwargs) for g, kwargs in sections.items()})
+        return build_from_flat(cls, flat)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> PipelineConfig:
-        """Read the ``pipeline:`` section of a YAML file (or the whole file if it has none)."""
+        """Read the ``pipeline:`` section of a YAML file (or the whole file if it has none), or the
+        ``pipeline.*`` parameters of a ROS parameter file (the node's config/sgdfuse.yaml)."""
+        data = read_yaml_mapping(path)
         try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as err:
-            raise ConfigError(f"{path}: cannot read configuration: {err}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of pipeline options")
-        ros = [v["ros__parameters"] for v in data.values() if isinstance(v, dict) and "ros__parameters" in v]
-        if ros:  # a ROS parameter file (the node's config/sgdfuse.yaml): its pipeline section
-            data = next((r["pipeline"] for r in ros if isinstance(r, dict) and "pipeline" in r), {})
-        try:
-            return cls.from_dict(data.get("pipeline", data) if isinstance(data, dict) else data)
+            if any(isinstance(v, dict) and "ros__parameters" in v for v in data.values()):
+                prefix = "pipeline."
+                ros = ros_parameters(data)
+                return cls.from_dict({k[len(prefix):]: v for k, v in ros.items() if k.startswith(prefix)})
+            return cls.from_dict(data.get("pipeline", data))
         except ConfigError as err:
             raise ConfigError(f"{path}: {err}") from None
 
@@ -147,19 +138,35 @@ RENAMED = {"method": "stage1.method", "weights": "stage1.weights", "backend": "r
                                                      "onnx_encoder", "onnx_decoder")}}
 
 
-def dotted(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"refiner": {"steps": 4}}`` -> ``{"refiner.steps": 4}`` (dataclasses as their fields); dotted keys
-    pass through."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        name = f"{prefix}.{key}" if prefix else str(key)
-        if is_dataclass(value) and not isinstance(value, type):
-            value = asdict(value)
-        if isinstance(value, Mapping):
-            out.update(dotted(value, name))
-        else:
-            out[name] = value
-    return out
+def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
+    """A YAML file whose top level is a mapping (an empty file: {}); ConfigError naming the file otherwise."""
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: cannot read: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def ros_parameters(data: Mapping[str, Any], node_name: str | None = None) -> dict[str, Any]:
+    """Flat parameters from a ROS 2 parameter file's ``<node>: ros__parameters:`` sections: for ``node_name``
+    the wildcard ``/**`` first, then the node's own sections; for None every section, in file order."""
+    keys = list(data) if node_name is None else ["/**", node_name, f"/{node_name}", f"/**/{node_name}"]
+    values: dict[str, Any] = {}
+    for key in keys:
+        section = data.get(key)
+        if isinstance(section, dict) and isinstance(section.get("ros__parameters"), dict):
+            values.update(dotted(section["ros__parameters"]))
+    return values
+
+
+def read_ros_params_yaml(path: str | Path, node_name: str = "sgdfuse") -> dict[str, Any]:
+    """Flat parameters for ``node_name`` from a ROS 2 parameter file, read without ROS (bag tools, tests)."""
+    values = ros_parameters(read_yaml_mapping(path), node_name)
+    if not values:
+        raise ConfigError(f"{path}: no ros__parameters for '/**' or {node_name!r}")
+    return values
 
 
 # SAM runs on CUDA when the backend is cuda or tensorrt, on the CPU for cpu or onnxruntime, wherever CUDA is

@@ -68,16 +68,24 @@ def read_image(path: str | Path, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS)
     return img
 
 
+def _ends_with_jpeg_eoi(path: Path) -> bool:
+    """Whether the file's last two bytes are a JPEG end-of-image marker (a truncated file lacks it)."""
+    with open(path, "rb") as f:
+        f.seek(-2, 2)
+        return f.read(2) == b"\xff\xd9"
+
+
 def _check_file_integrity(path: Path, max_megapixels: float) -> None:
-    """Size from the header (checked against the limit); JPEGs fully decoded once to catch truncation, which
-    OpenCV only reports as a warning while it fills the missing rows with grey."""
+    """Size from the header (checked against the limit). A JPEG that does not end with its end-of-image
+    marker (truncated, or trailing data) is fully decoded once to tell which: OpenCV only warns on a
+    truncated JPEG while it fills the missing rows with grey."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
             width, height = im.size
             check_pixels(width, height, max_megapixels, str(path))
-            if im.format == "JPEG":
+            if im.format == "JPEG" and not _ends_with_jpeg_eoi(path):
                 im.load()
     except InputError:
         raise

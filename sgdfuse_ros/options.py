@@ -1,4 +1,5 @@
-"""Parsing of option values shared by the CLI, the training tools and the configs (no heavy imports)."""
+"""Parsing of option values shared by the CLI, the training tools and the configs (no heavy imports), and the
+mapping between dataclasses and flat dotted names."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import array
 import math
 import types
 import typing
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, fields, is_dataclass
 from typing import Any
 
 from .errors import ConfigError
@@ -56,3 +59,55 @@ def coerce_value(name: str, value: Any, hint: Any) -> Any:
         items = [v if item is Any else coerce_value(f"{name}[{k}]", v, item) for k, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
     return value
+
+
+# -- dataclass <-> flat dotted names (``refiner.steps``): the pipeline config, the node's parameters --
+def dotted(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"refiner": {"steps": 4}}`` -> ``{"refiner.steps": 4}`` (dataclasses as their fields); dotted keys
+    pass through."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if is_dataclass(value) and not isinstance(value, type):
+            value = asdict(value)
+        if isinstance(value, Mapping):
+            out.update(dotted(value, name))
+        else:
+            out[name] = value
+    return out
+
+
+def _default(f: Any) -> Any:
+    if f.default is not MISSING:
+        return f.default
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    return None
+
+
+def flatten_defaults(cls: type, prefix: str = "") -> dict[str, Any]:
+    """``{"sync.slop": 0.02, ...}``: every (nested) field's default, tuples as lists."""
+    out: dict[str, Any] = {}
+    for f in fields(cls):
+        name = f"{prefix}.{f.name}" if prefix else f.name
+        default = _default(f)
+        if is_dataclass(default):
+            out.update(flatten_defaults(type(default), name))
+        else:
+            out[name] = list(default) if isinstance(default, tuple) else default
+    return out
+
+
+def build_from_flat(cls: type, values: Mapping[str, Any], prefix: str = "") -> Any:
+    """Instance of dataclass ``cls`` from dotted names, each value checked against its field's type
+    (``coerce_value``); missing names (and None values) keep their defaults."""
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        name = f"{prefix}.{f.name}" if prefix else f.name
+        default = _default(f)
+        if is_dataclass(default):
+            kwargs[f.name] = build_from_flat(type(default), values, name)
+        elif name in values and values[name] is not None:
+            kwargs[f.name] = coerce_value(name, values[name], hints[f.name])
+    return cls(**kwargs)

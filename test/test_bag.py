@@ -12,7 +12,15 @@ import pytest
 pytest.importorskip("rosbags")
 
 from sgdfuse_ros.bag.fuse import UNDECODABLE, fuse_bag
-from sgdfuse_ros.bag.io import IMAGE_TYPE, image_message, open_reader, open_writer, stamp_ns, typestore
+from sgdfuse_ros.bag.io import (
+    IMAGE_TYPE,
+    cdr_stamp_ns,
+    image_message,
+    open_reader,
+    open_writer,
+    stamp_ns,
+    typestore,
+)
 from sgdfuse_ros.bag.make import MONO16_GAIN, MONO16_OFFSET, BagSpec, make_bag
 from sgdfuse_ros.cli import main as cli_main
 from sgdfuse_ros.errors import InputError
@@ -188,3 +196,29 @@ def test_cli_make_and_fuse(folders, tmp_path, capsys):
     assert set(result["outputs"].values()) == {FRAMES}  # masks too, when the pipeline makes them
     assert "every input message accounted for" in capsys.readouterr().out
     assert cli_main(["bag", "fuse", str(tmp_path / "b"), str(tmp_path / "f")]) == 2  # output exists: error
+
+
+def test_header_stamp_is_read_from_the_serialised_bytes():
+    store = typestore()
+    for stamp in (0, 1_700_000_000_123_456_789, 5 * 1_000_000_000 - 1):
+        msg = image_message(store, encode(np.zeros((4, 6), np.uint8), "mono8"), stamp, "ir")
+        for little in (True, False):
+            raw = bytes(store.serialize_cdr(msg, IMAGE_TYPE, little_endian=little))
+            assert cdr_stamp_ns(raw) == stamp == stamp_ns(store.deserialize_cdr(raw, IMAGE_TYPE).header)
+    with pytest.raises(InputError, match="not a CDR"):
+        cdr_stamp_ns(b"\x01\x02")
+
+
+def test_bag_pairs_spread_over_the_bag_match_their_frames(folders, tmp_path):
+    from sgdfuse_ros.bag.pairs import bag_pairs
+
+    ir_dir, vis_dir, irs, viss = folders
+    make_bag(ir_dir, vis_dir, tmp_path / "bag", BagSpec(fps=10.0, jitter=0.0, thermal_offset=0.004,
+                                                         thermal_encoding="mono8", rgb_encoding="bgr8"))
+    pairs = bag_pairs(tmp_path / "bag", 3)
+    chosen = [next(k for k in range(FRAMES) if np.array_equal(vis, viss[k][:, :, ::-1])) for _, vis in pairs]
+    assert len(chosen) == 3 and chosen == sorted(set(chosen))  # distinct frames, in stamp order, RGB order
+    for (ir, _), k in zip(pairs, chosen, strict=True):
+        np.testing.assert_array_equal(ir, irs[k])  # each with its own thermal frame
+    with pytest.raises(InputError, match="no topic /nope"):
+        bag_pairs(tmp_path / "bag", 3, rgb_topic="/nope")

@@ -99,3 +99,16 @@ def test_read_write_round_trip_keeps_rgb_order(tmp_path):
     rgb[..., 0] = 200  # red
     back = read_image(write_image(tmp_path / "red.png", rgb))
     assert back[0, 0].tolist() == [200, 0, 0]
+
+
+def test_jpeg_is_refused_when_truncated_and_read_with_trailing_bytes(tmp_path):
+    rng = np.random.default_rng(0)
+    img = cv2.GaussianBlur(rng.integers(0, 255, (64, 80, 3), dtype=np.uint8), (0, 0), 2)
+    _, data = cv2.imencode(".jpg", img)
+    (tmp_path / "full.jpg").write_bytes(data.tobytes())
+    (tmp_path / "cut.jpg").write_bytes(data.tobytes()[: len(data) // 2])
+    (tmp_path / "trailer.jpg").write_bytes(data.tobytes() + b"\0" * 16)  # padding after the end marker
+    expected = read_image(tmp_path / "full.jpg")
+    with pytest.raises(InputError, match=r"cut\.jpg: corrupt or truncated"):
+        read_image(tmp_path / "cut.jpg")
+    np.testing.assert_array_equal(read_image(tmp_path / "trailer.jpg"), expected)

@@ -95,3 +95,26 @@ def test_find_pairs_reports_unmatched_names(tmp_path):
     assert [p.name for p in pairs] == ["a"] and unmatched == ["ir/b.png", "vi/c.jpg"]
     with pytest.raises(InputError, match="subfolder"):
         find_pairs(tmp_path / "ir")
+
+
+def test_yaml_specs_read_plain_and_ros_parameter_files(tmp_path):
+    from pathlib import Path
+
+    from sgdfuse_ros.config import read_ros_params_yaml
+    from sgdfuse_ros.stream.node_params import params_from_flat
+
+    node_file = Path(__file__).resolve().parents[1] / "config" / "sgdfuse.yaml"
+    values = read_ros_params_yaml(node_file)
+    values.pop("autostart", None)
+    assert PipelineConfig.from_yaml(node_file) == params_from_flat(values)[1]  # what the node would run
+    (tmp_path / "plain.yaml").write_text("pipeline:\n  stage1: {method: average}\n  refiner.steps: 2\n")
+    config = PipelineConfig.from_yaml(tmp_path / "plain.yaml")
+    assert (config.stage1.method, config.refiner.steps) == ("average", 2)
+    (tmp_path / "renamed.yaml").write_text("fusion:\n  ros__parameters:\n    pipeline: {stage1: {method: gff}}\n")
+    assert PipelineConfig.from_yaml(tmp_path / "renamed.yaml").stage1.method == "gff"
+    (tmp_path / "typo.yaml").write_text("refiner: {stepz: 2}\n")
+    with pytest.raises(ConfigError, match=r"typo\.yaml: unknown pipeline option 'refiner\.stepz'"):
+        PipelineConfig.from_yaml(tmp_path / "typo.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n")
+    with pytest.raises(ConfigError, match=r"list\.yaml: expected a mapping"):
+        PipelineConfig.from_yaml(tmp_path / "list.yaml")

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from sgdfuse_ros.cli import main
+from sgdfuse_ros.config import read_ros_params_yaml
 from sgdfuse_ros.images import read_image
 from sgdfuse_ros.registration import RegistrationError, calibrate, estimate
 from sgdfuse_ros.registration.estimate import corners, estimate_pair, project
 from sgdfuse_ros.registration.score import alignment_score, ir_to_grid
-from sgdfuse_ros.stream.node_params import params_from_flat, read_ros_params_yaml
+from sgdfuse_ros.stream.node_params import params_from_flat
 
 REPO = Path(__file__).resolve().parents[1]
 PAIR = "roadscene_FLIR_06307.jpg"  # well registered, with structure in both images

@@ -11,20 +11,14 @@ import numpy as np
 import pytest
 from fakes import HalfMasks
 
-from sgdfuse_ros.config import PRESETS, PipelineConfig
+from sgdfuse_ros.config import PRESETS, PipelineConfig, read_ros_params_yaml
 from sgdfuse_ros.errors import ConfigError
+from sgdfuse_ros.options import build_from_flat, flatten_defaults
 from sgdfuse_ros.pipeline import FusionPipeline
 from sgdfuse_ros.stream.encodings import BadMessage, decode, encode
 from sgdfuse_ros.stream.fusion import REJECTED_BY_PIPELINE, SIZE_MISMATCH, fuse_messages
 from sgdfuse_ros.stream.mailbox import LatestMailbox, Worker
-from sgdfuse_ros.stream.node_params import (
-    NodeParams,
-    build_from_flat,
-    flatten_defaults,
-    node_defaults,
-    params_from_flat,
-    read_ros_params_yaml,
-)
+from sgdfuse_ros.stream.node_params import NodeParams, node_defaults, params_from_flat
 from sgdfuse_ros.stream.stats import ERROR, OK, WARN, LatencyWindow, RateMeter, StreamStats
 from sgdfuse_ros.stream.sync import SyncStats
 

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import shutil
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,16 @@ def image_message(store: Any, image: EncodedImage, stamp_ns: int, frame_id: str)
 
 def stamp_ns(header: Any) -> int:
     return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
+
+
+def cdr_stamp_ns(raw: bytes) -> int:
+    """The header stamp of a serialised message whose first field is a ``std_msgs/Header`` (``Image``,
+    ``CompressedImage``), read from its first bytes without deserialising the pixels: after the 4-byte CDR
+    encapsulation header come ``stamp.sec`` (int32) and ``stamp.nanosec`` (uint32)."""
+    if len(raw) < 12 or raw[0] != 0 or raw[1] not in (0, 1):
+        raise InputError("not a CDR-serialised message")
+    sec, nanosec = struct.unpack("<iI" if raw[1] == 1 else ">iI", raw[4:12])
+    return sec * 1_000_000_000 + nanosec
 
 
 def open_writer(path: str | Path) -> Any:

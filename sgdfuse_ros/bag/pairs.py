@@ -64,7 +64,7 @@ def bag_pairs(path: Path, count: int, thermal_topic: str = "/thermal/image", rgb
               slop_s: float = 0.02) -> list[tuple[np.ndarray, np.ndarray]]:
     """``count`` pairs spread over a bag: each chosen RGB message with the thermal one nearest in stamp."""
     from ..stream.encodings import to_pipeline_input
-    from .io import open_reader, stamp_ns, typestore
+    from .io import cdr_stamp_ns, open_reader, typestore
 
     store = typestore()
     with open_reader(path) as reader:
@@ -72,23 +72,26 @@ def bag_pairs(path: Path, count: int, thermal_topic: str = "/thermal/image", rgb
         missing = [t for t in (thermal_topic, rgb_topic) if t not in conns]
         if missing:
             raise InputError(f"{path}: no topic {', '.join(missing)} (has {', '.join(sorted(conns))})")
+        topics = [conns[thermal_topic], conns[rgb_topic]]
         stamps: dict[str, list[int]] = {thermal_topic: [], rgb_topic: []}
-        for conn, _, raw in reader.messages(connections=[conns[thermal_topic], conns[rgb_topic]]):
-            stamps[conn.topic].append(stamp_ns(store.deserialize_cdr(raw, conn.msgtype).header))
+        first: dict[tuple[str, int], int] = {}  # (topic, header stamp) -> its first message's position
+        for k, (conn, _, raw) in enumerate(reader.messages(connections=topics)):
+            stamp = cdr_stamp_ns(raw)
+            stamps[conn.topic].append(stamp)
+            first.setdefault((conn.topic, stamp), k)
         th = np.array(stamps[thermal_topic])
         wanted_rgb = {stamps[rgb_topic][k] for k in _spread(len(stamps[rgb_topic]), count)}
         partner = {}
         for s in wanted_rgb:
             if th.size and abs(int(th[np.abs(th - s).argmin()]) - s) <= slop_s * 1e9:
                 partner[s] = int(th[np.abs(th - s).argmin()])
+        wanted = {first[(rgb_topic, s)]: (rgb_topic, s) for s in partner}
+        wanted.update({first[(thermal_topic, t)]: (thermal_topic, t) for t in partner.values()})
         images: dict[tuple[str, int], np.ndarray] = {}
-        wanted = {(rgb_topic, s) for s in partner} | {(thermal_topic, t) for t in partner.values()}
-        for conn, _, raw in reader.messages(connections=[conns[thermal_topic], conns[rgb_topic]]):
-            msg = store.deserialize_cdr(raw, conn.msgtype)
-            key = (conn.topic, stamp_ns(msg.header))
-            if key in wanted and key not in images:
-                img, order = to_pipeline_input(msg)
-                images[key] = img[..., ::-1].copy() if img.ndim == 3 and order == "bgr" else img
+        for k, (conn, _, raw) in enumerate(reader.messages(connections=topics)):  # decode the chosen ones only
+            if k in wanted:
+                img, order = to_pipeline_input(store.deserialize_cdr(raw, conn.msgtype))
+                images[wanted[k]] = img[..., ::-1].copy() if img.ndim == 3 and order == "bgr" else img
     pairs = [(images[(thermal_topic, t)], images[(rgb_topic, s)]) for s, t in sorted(partner.items())]
     if not pairs:
         raise InputError(f"{path}: no thermal/RGB message pairs within {slop_s} s")

@@ -99,8 +99,8 @@ def run_fuse(args: argparse.Namespace) -> int:
         check_file_output(args.json, (args.input, args.output), args.overwrite, suffixes=None)
 
     from ..bag.fuse import fuse_bag
-    from ..config import build_pipeline, pipeline_from_spec
-    from ..stream.node_params import NodeParams, params_from_flat, read_ros_params_yaml
+    from ..config import build_pipeline, pipeline_from_spec, read_ros_params_yaml
+    from ..stream.node_params import NodeParams, params_from_flat
 
     params = NodeParams()
     if args.params:

@@ -34,8 +34,9 @@ def _homography_text(values: list[float]) -> str:
 
 def write_params(base: Path, out: Path, homography: list[float], note: str) -> None:
     """``base`` with its ``homography:`` line replaced (comments kept); the result is checked by reading it."""
+    from ..config import read_ros_params_yaml
     from ..errors import InputError
-    from ..stream.node_params import params_from_flat, read_ros_params_yaml
+    from ..stream.node_params import params_from_flat
 
     text = base.read_text()
     pattern = re.compile(r"^(\s*homography:\s*)(\[[^\]]*\])", re.M)
@@ -58,11 +59,12 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..bag.pairs import load_pairs
+    from ..config import read_ros_params_yaml
     from ..datasets import REPO_ROOT
     from ..errors import InputError
     from ..registration import calibrate
     from ..registration.target import calibrate_target
-    from ..stream.node_params import params_from_flat, read_ros_params_yaml
+    from ..stream.node_params import params_from_flat
 
     base = Path(args.params) if args.params else REPO_ROOT / "config" / "sgdfuse.yaml"
     _, config = params_from_flat(read_ros_params_yaml(base))

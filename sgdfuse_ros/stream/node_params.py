@@ -1,4 +1,4 @@
-"""The fusion node's parameters as dataclasses, and the generic mapping dataclass <-> dotted parameter names.
+"""The fusion node's parameters as dataclasses, mapped onto dotted parameter names (``options.build_from_flat``).
 
 ROS parameters are flat dotted names (``sync.slop``, ``pipeline.stage1.method``); YAML nests them. Every field of a
 dataclass becomes one parameter named ``<prefix>.<field>``, nested dataclasses add a level. The pipeline
@@ -10,16 +10,12 @@ for ``float``; lists for tuples), with errors naming the parameter.
 from __future__ import annotations
 
 import re
-import typing
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass
-from pathlib import Path
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-import yaml
-
-from ..config import PipelineConfig, dotted
+from ..config import PipelineConfig
 from ..errors import ConfigError
-from ..options import coerce_value
+from ..options import build_from_flat, flatten_defaults
 from .sync import SyncConfig
 from .temporal import TemporalParams
 
@@ -110,49 +106,9 @@ class NodeParams:
 PIPELINE_PREFIX = "pipeline"
 
 
-# -- dataclass <-> flat dotted names --
-def _default(f: Any) -> Any:
-    if f.default is not MISSING:
-        return f.default
-    if f.default_factory is not MISSING:
-        return f.default_factory()
-    return None
-
-
-def flatten_defaults(cls: type, prefix: str = "") -> dict[str, Any]:
-    """``{"sync.slop": 0.02, ...}``: every (nested) field's default, tuples as lists."""
-    out: dict[str, Any] = {}
-    for f in fields(cls):
-        name = f"{prefix}.{f.name}" if prefix else f.name
-        default = _default(f)
-        if is_dataclass(default):
-            out.update(flatten_defaults(type(default), name))
-        else:
-            out[name] = list(default) if isinstance(default, tuple) else default
-    return out
-
-
 def node_defaults() -> dict[str, Any]:
     """Every node parameter with its default, the pipeline section included."""
     return {**flatten_defaults(NodeParams), **flatten_defaults(PipelineConfig, PIPELINE_PREFIX)}
-
-
-def build_from_flat(cls: type, values: dict[str, Any], prefix: str = "") -> Any:
-    """Instance of dataclass ``cls`` from dotted names (missing ones keep their defaults)."""
-    return cls(**_nested_kwargs(cls, values, prefix))
-
-
-def _nested_kwargs(cls: type, values: dict[str, Any], prefix: str) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
-    kwargs: dict[str, Any] = {}
-    for f in fields(cls):
-        name = f"{prefix}.{f.name}" if prefix else f.name
-        default = _default(f)
-        if is_dataclass(default):
-            kwargs[f.name] = build_from_flat(type(default), values, name)
-        elif name in values and values[name] is not None:
-            kwargs[f.name] = coerce_value(name, values[name], hints[f.name])
-    return kwargs
 
 
 # parameters every ROS node may be given, and the node's own start-up switch (not part of NodeParams)
@@ -174,22 +130,3 @@ def params_from_flat(values: dict[str, Any]) -> tuple[NodeParams, PipelineConfig
     node = build_from_flat(NodeParams, values)
     pipeline = build_from_flat(PipelineConfig, values, PIPELINE_PREFIX)
     return node, pipeline
-
-
-# -- the ROS 2 parameter YAML format, read without ROS (bag tools, tests) --
-def read_ros_params_yaml(path: str | Path, node_name: str = "sgdfuse") -> dict[str, Any]:
-    """Flat parameters for ``node_name`` from a ``<node or /**>: ros__parameters:`` file (wildcard first)."""
-    try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(f"{path}: cannot read parameters: {err}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of node names to ros__parameters")
-    values: dict[str, Any] = {}
-    for key in ("/**", node_name, f"/{node_name}", f"/**/{node_name}"):
-        section = data.get(key)
-        if isinstance(section, dict) and isinstance(section.get("ros__parameters"), dict):
-            values.update(dotted(section["ros__parameters"]))
-    if not values:
-        raise ConfigError(f"{path}: no ros__parameters for '/**' or {node_name!r}")
-    return values
