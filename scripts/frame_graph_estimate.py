@@ -17,11 +17,10 @@ from pathlib import Path
 import torch
 
 from sgdfuse_ros.bench.estimate import frame_estimate_header, frame_estimate_rows, op_traffic_mb
-from sgdfuse_ros.cli.export import pipeline_frame_graph
+from sgdfuse_ros.cli.export import node_output_filter, pipeline_frame_graph
 from sgdfuse_ros.export.engines import parse_shape
 from sgdfuse_ros.models.flops import gflops
 from sgdfuse_ros.options import split_list
-from sgdfuse_ros.stream.temporal import TemporalParams
 
 
 def main() -> int:
@@ -31,8 +30,7 @@ def main() -> int:
     parser.add_argument("--out", default="docs/results/frame_graph/orin_estimate.md")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    node = TemporalParams()  # the node's default stream: the graph runs its output filter
-    output_filter = (node.output_smoothing, node.output_noise) if node.output_smoothing > 0 else None
+    output_filter = node_output_filter()  # the node's default stream: the graph runs its output filter
     lines = frame_estimate_header()
     for size in split_list(args.sizes):
         height, width = parse_shape(size)

@@ -67,6 +67,18 @@ def _load(args: argparse.Namespace, name: str):  # -> (module, io, model name in
     return load_exportable(name, weights, args.refiner_steps)
 
 
+def node_output_filter(smoothing: float | None = None, noise: float | None = None) -> tuple[float, float] | None:
+    """(smoothing, noise) of the output filter the node runs in its frame graph: its ``temporal.output_*``
+    defaults, or the values given; None for smoothing 0 (the per-frame graph). ConfigError for values the
+    node refuses."""
+    from ..stream.temporal import TemporalParams
+
+    node = TemporalParams()
+    params = TemporalParams(output_smoothing=node.output_smoothing if smoothing is None else smoothing,
+                            output_noise=node.output_noise if noise is None else noise)
+    return (params.output_smoothing, params.output_noise) if params.output_smoothing > 0 else None
+
+
 def frame_target(spec: str, height: int, width: int,
                  output_filter: tuple[float, float] | None = None) -> tuple[Any, Any, str]:
     """(pipeline config, FrameSpec, model name) of the frame graph of ``spec``, without building anything;
@@ -113,14 +125,9 @@ def run_frame(args: argparse.Namespace) -> int:
     from ..export.engines import parse_shape
     from ..export.onnx import OPSET, export_onnx, sha256_hex
     from ..outputs import check_folder_output, existing_paths
-    from ..stream.temporal import TemporalParams
 
     height, width = parse_shape(args.size)
-    node = TemporalParams()  # what the node runs unless its temporal.* parameters say otherwise
-    smoothing = node.output_smoothing if args.output_smoothing is None else args.output_smoothing
-    noise = node.output_noise if args.output_noise is None else args.output_noise
-    TemporalParams(output_smoothing=smoothing, output_noise=noise)  # ConfigError for values the node refuses
-    output_filter = (smoothing, noise) if smoothing > 0 else None
+    output_filter = node_output_filter(args.output_smoothing, args.output_noise)
     _, _, name = frame_target(args.pipeline, height, width, output_filter)
     check_folder_output(args.out, existing_paths([args.pipeline]), (f"{name}.onnx", f"{name}.json"), args.overwrite)
     graph, io, name = pipeline_frame_graph(args.pipeline, height, width, output_filter)
