@@ -34,6 +34,7 @@ from .methods import FuseFn, build_method
 from .timing import timed
 
 if TYPE_CHECKING:
+    from .frame.graph import FrameSpec
     from .frame.runner import FrameRunner
 
 
@@ -170,22 +171,32 @@ class FusionPipeline:
         timings: dict[str, float] = {}
         self._check_inputs(ir, vis)  # once, before either path does any work
         gray = None if self.frame is None else gray_view(ir)  # once per frame: the graph and the masks' pair take it
-        spec = None
-        if gray is not None and self.frame is not None:
-            output = stream.output if stream is not None and stream.output.smoothing > 0 else None
-            # a 16-bit stream's AGC: on the host where the host reads the thermal pixels anyway (the masks'
-            # pair), else in the graph
-            agc = stream is not None and gray.dtype == np.uint16
-            spec = self.frame.spec(gray, vis, vis_order, masks=self.masks is not None,
-                                   thermal_range=agc and self.masks is not None,
-                                   output_filter=None if output is None else (output.smoothing, output.noise),
-                                   agc=(stream.agc.smoothing, stream.agc.scene_change)
-                                   if stream is not None and agc and self.masks is None else None)
-        if spec is None or gray is None or self.frame is None:
+        spec = None if gray is None else self._frame_spec(gray, vis, vis_order, stream)
+        if spec is None or gray is None:
             with timed(timings, "preprocess"):
                 pair = self._prepare_checked(ir, vis, vis_order, None if stream is None else stream.thermal_range)
             return self.fuse_prepared(pair, timings, None if stream is None else stream.masks,
                                       None if stream is None else stream.output)
+        return self._fuse_frame(spec, gray, vis, vis_order, stream, timings)
+
+    def _frame_spec(self, gray: np.ndarray, vis: np.ndarray, vis_order: str,
+                    stream: StreamState | None) -> FrameSpec | None:
+        """The frame graph's layout for these frames and this stream (None: the graph does not take them). A
+        16-bit stream's AGC runs on the host where the host reads the thermal pixels anyway (the masks' pair)
+        and its range enters the graph; without masks it runs in the graph. The output filter is in the graph."""
+        assert self.frame is not None
+        agc = stream is not None and gray.dtype == np.uint16
+        output = stream.output if stream is not None and stream.output.smoothing > 0 else None
+        return self.frame.spec(gray, vis, vis_order, masks=self.masks is not None,
+                               thermal_range=agc and self.masks is not None,
+                               output_filter=None if output is None else (output.smoothing, output.noise),
+                               agc=(stream.agc.smoothing, stream.agc.scene_change)
+                               if stream is not None and agc and self.masks is None else None)
+
+    def _fuse_frame(self, spec: FrameSpec, gray: np.ndarray, vis: np.ndarray, vis_order: str,
+                    stream: StreamState | None, timings: dict[str, float]) -> FusionResult:
+        """The frame graph's path: the host AGC and the masks (where the spec needs them), then the graph."""
+        assert self.frame is not None
         thermal_range = None
         if spec.thermal_range:  # the stream's AGC: it may restart the mask and output filters
             assert stream is not None
