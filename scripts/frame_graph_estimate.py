@@ -1,6 +1,7 @@
 """Orin latency *estimate* of a pipeline's frame graph (a roofline from FLOPs and memory traffic, no GPU).
 
-Builds the frame graph (``sgdfuse export frame``'s graph) per size, counts its FLOPs (convolutions and
+Builds the frame graph (``sgdfuse export frame``'s graph: the node's default output filter over frames
+inside, 8-bit thermal) per size, counts its FLOPs (convolutions and
 matmuls) and its memory traffic (convolutions in fp16; every other op unfused, at its own dtype: an upper
 bound), and writes the estimate table of ``bench.estimate`` (docs/jetson.md cites it).
 
@@ -16,7 +17,7 @@ from pathlib import Path
 import torch
 
 from sgdfuse_ros.bench.estimate import frame_estimate_header, frame_estimate_rows, op_traffic_mb
-from sgdfuse_ros.cli.export import pipeline_frame_graph
+from sgdfuse_ros.cli.export import node_output_filter, pipeline_frame_graph
 from sgdfuse_ros.export.engines import parse_shape
 from sgdfuse_ros.models.flops import gflops
 from sgdfuse_ros.options import split_list
@@ -29,10 +30,11 @@ def main() -> int:
     parser.add_argument("--out", default="docs/results/frame_graph/orin_estimate.md")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    output_filter = node_output_filter()  # the node's default stream: the graph runs its output filter
     lines = frame_estimate_header()
     for size in split_list(args.sizes):
         height, width = parse_shape(size)
-        graph, io, _ = pipeline_frame_graph(args.pipeline, height, width)
+        graph, io, _ = pipeline_frame_graph(args.pipeline, height, width, output_filter)
         inputs = tuple(io.example_inputs().values())
         lines += frame_estimate_rows(args.pipeline, size, gflops(graph, *inputs), op_traffic_mb(graph, inputs))
         print(lines[-2], lines[-1], sep="\n", flush=True)

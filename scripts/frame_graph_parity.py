@@ -21,13 +21,13 @@ import torch
 from sgdfuse_ros.config import build_pipeline, config_from_spec
 from sgdfuse_ros.datasets import find_pairs, resolve_dataset
 from sgdfuse_ros.frame.graph import FrameSpec
-from sgdfuse_ros.frame.runner import frame_graph, gray_thermal
-from sgdfuse_ros.images import read_image
+from sgdfuse_ros.frame.runner import frame_graph
+from sgdfuse_ros.images import gray_view, read_image
 
 
 def compare(pipeline, ir: np.ndarray, vis: np.ndarray) -> dict[str, float]:
     result = pipeline(ir, vis)
-    gray = gray_thermal(ir)
+    gray = gray_view(ir)
     spec = FrameSpec.of(gray, vis, "rgb", masks=pipeline.masks is not None)
     graph = frame_graph(spec, pipeline.fuse_fn.module, pipeline.refiner, pipeline.thermal_percentiles,
                         pipeline.homography)

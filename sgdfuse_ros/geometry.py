@@ -1,4 +1,5 @@
-"""The IR -> VIS homography: one check shared by the configuration, the pipeline and calibration.
+"""The IR -> VIS homography: one check shared by the configuration, the pipeline and calibration
+(``registration.estimate.check_warp``).
 
 A homography maps thermal pixel coordinates to RGB pixel coordinates (row-major 3x3). It is usable when it is
 finite, non-singular and well-conditioned and, once the image sizes are known, maps the whole thermal image

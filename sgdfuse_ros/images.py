@@ -136,12 +136,20 @@ def check_pixels(width: int, height: int, max_megapixels: float, name: str = "im
                          f"{max_megapixels:g} MP (input.max_megapixels)")
 
 
-def _single_channel(img: np.ndarray) -> np.ndarray:
-    """Gray view of an image: channel 0 when the channels are equal, BT.601 luma otherwise."""
+def gray_view(img: np.ndarray) -> np.ndarray | None:
+    """HxW view of a single-channel image: as is, or channel 0 of one or equal channels; None for true colour."""
     if img.ndim == 2:
         return img
     if img.shape[2] == 1 or (np.array_equal(img[..., 0], img[..., 1]) and np.array_equal(img[..., 1], img[..., 2])):
         return img[..., 0]
+    return None
+
+
+def _single_channel(img: np.ndarray) -> np.ndarray:
+    """Gray view of an image (``gray_view``), or BT.601 luma of a true colour one."""
+    gray = gray_view(img)
+    if gray is not None:
+        return gray
     rgb = img[..., :3].astype(np.float32)
     return rgb @ np.array([0.299, 0.587, 0.114], np.float32)
 

@@ -25,6 +25,7 @@ from .images import (
     PreparedPair,
     ThermalRange,
     check_pixels,
+    gray_view,
     prepare_pair,
     read_image,
     ycbcr_to_rgb_u8,
@@ -33,6 +34,7 @@ from .methods import FuseFn, build_method
 from .timing import timed
 
 if TYPE_CHECKING:
+    from .frame.graph import FrameSpec
     from .frame.runner import FrameRunner
 
 
@@ -52,6 +54,44 @@ MaskFilter = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 LumaFilter = Callable[[PreparedPair, np.ndarray], np.ndarray]  # (pair, fused luma) -> fused luma
 
 
+class OutputFilter(Protocol):
+    """The fused-luma filter of a stream (``stream.temporal.OutputSmoother``): run by the pipeline on the
+    per-stage path, inside the frame graph (same parameters, the graph's own state) on the other."""
+
+    smoothing: float  # 0: off
+    noise: float
+
+    def __call__(self, pair: PreparedPair, luma: np.ndarray) -> np.ndarray: ...
+
+    def continues(self, holder: object) -> bool:
+        """Whether the state ``holder`` (a frame graph's runtime) kept continues the stream; it holds it now."""
+        ...
+
+
+class ThermalAGC(Protocol):
+    """The 16-bit thermal AGC of a stream (``stream.temporal.ThermalAGC``); a frame graph runs the same step."""
+
+    smoothing: float
+    scene_change: float
+    state: tuple[float, float] | None
+
+
+class StreamState(Protocol):
+    """What a video stream carries from frame to frame (``stream.temporal.StreamTemporal``)."""
+
+    agc: ThermalAGC
+    masks: MaskFilter
+    output: OutputFilter
+
+    def thermal_range(self, gray: np.ndarray) -> tuple[float, float]:
+        """This 16-bit frame's (low, high) normalisation range (may restart the mask and output filters)."""
+        ...
+
+    def graph_agc(self, low: float, high: float, restarted: bool) -> None:
+        """The AGC step a frame graph took on this frame: the stream takes its state over."""
+        ...
+
+
 @dataclass
 class FusionResult:
     fused: np.ndarray  # RGB uint8 HxWx3 on the visible grid
@@ -60,6 +100,7 @@ class FusionResult:
     initial_luma: np.ndarray | None = None  # its float32 luma, as ``luma`` is the fused image's
     masks: dict[str, np.ndarray] = field(default_factory=dict)  # "ir", "vis": float32 HxW in [0, 1]
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+    pair: PreparedPair | None = None  # the prepared pair, where one was made (not by a frame graph alone)
 
 
 class FusionPipeline:
@@ -123,24 +164,62 @@ class FusionPipeline:
             raise InputError(str(err)) from None
         self._homography_ok.add(sizes)
 
-    def __call__(self, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb") -> FusionResult:
-        """Fuse raw arrays (IR: gray/replicated RGB, 8/16-bit or float; VIS: gray/RGB/BGR)."""
+    def __call__(self, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb",
+                 stream: StreamState | None = None) -> FusionResult:
+        """Fuse raw arrays (IR: gray/replicated RGB, 8/16-bit or float; VIS: gray/RGB/BGR); ``stream``: the
+        state of the video they belong to (thermal range, mask and output filters), on either path."""
         timings: dict[str, float] = {}
         self._check_inputs(ir, vis)  # once, before either path does any work
-        spec = None if self.frame is None else self.frame.spec(ir, vis, vis_order, masks=self.masks is not None)
-        if spec is None:
+        gray = None if self.frame is None else gray_view(ir)  # once per frame: the graph and the masks' pair take it
+        spec = None if gray is None else self._frame_spec(gray, vis, vis_order, stream)
+        if spec is None or gray is None:
             with timed(timings, "preprocess"):
-                pair = self._prepare_checked(ir, vis, vis_order)
-            return self.fuse_prepared(pair, timings)
-        masks: dict[str, np.ndarray] = {}
+                pair = self._prepare_checked(ir, vis, vis_order, None if stream is None else stream.thermal_range)
+            return self.fuse_prepared(pair, timings, None if stream is None else stream.masks,
+                                      None if stream is None else stream.output)
+        return self._fuse_frame(spec, gray, vis, vis_order, stream, timings)
+
+    def _frame_spec(self, gray: np.ndarray, vis: np.ndarray, vis_order: str,
+                    stream: StreamState | None) -> FrameSpec | None:
+        """The frame graph's layout for these frames and this stream (None: the graph does not take them). A
+        16-bit stream's AGC runs on the host where the host reads the thermal pixels anyway (the masks' pair)
+        and its range enters the graph; without masks it runs in the graph. The output filter is in the graph."""
+        assert self.frame is not None
+        agc = stream is not None and gray.dtype == np.uint16
+        output = stream.output if stream is not None and stream.output.smoothing > 0 else None
+        return self.frame.spec(gray, vis, vis_order, masks=self.masks is not None,
+                               thermal_range=agc and self.masks is not None,
+                               output_filter=None if output is None else (output.smoothing, output.noise),
+                               agc=(stream.agc.smoothing, stream.agc.scene_change)
+                               if stream is not None and agc and self.masks is None else None)
+
+    def _fuse_frame(self, spec: FrameSpec, gray: np.ndarray, vis: np.ndarray, vis_order: str,
+                    stream: StreamState | None, timings: dict[str, float]) -> FusionResult:
+        """The frame graph's path: the host AGC and the masks (where the spec needs them), then the graph."""
+        assert self.frame is not None
+        thermal_range = None
+        if spec.thermal_range:  # the stream's AGC: it may restart the mask and output filters
+            assert stream is not None
+            with timed(timings, "preprocess"):
+                thermal_range = stream.thermal_range(gray)
+        pair, masks = None, {}
         if self.masks is not None:  # the masks run outside the graph, on the prepared pair
             with timed(timings, "preprocess"):
-                pair = self._prepare_checked(ir, vis, vis_order)
+                pair = self._prepare_checked(gray, vis, vis_order, None if thermal_range is None else
+                                             lambda _: thermal_range)
             with timed(timings, "masks"):
                 masks = self.masks(pair)
+                if stream is not None:
+                    masks = stream.masks(masks)
+        continues = spec.output_filter is not None and stream is not None and \
+            stream.output.continues(self.frame.runtime(spec))
         with timed(timings, "frame"):
-            rgb = self.frame(spec, ir, vis, masks)
-        return FusionResult(fused=rgb, luma=None, masks=masks, timings=timings)
+            outputs = self.frame(spec, gray, vis, masks, thermal_range, continues,
+                                 None if stream is None else stream.agc.state)
+        if spec.agc is not None and stream is not None:
+            low, high, restarted = (float(v) for v in outputs["agc_state_next"])
+            stream.graph_agc(low, high, restarted > 0.5)
+        return FusionResult(fused=outputs["fused"], luma=None, masks=masks, timings=timings, pair=pair)
 
     def fuse_prepared(self, pair: PreparedPair, timings: dict[str, float] | None = None,
                       mask_filter: MaskFilter | None = None, luma_filter: LumaFilter | None = None) -> FusionResult:
@@ -168,7 +247,7 @@ class FusionPipeline:
         with timed(timings, "postprocess"):
             rgb = ycbcr_to_rgb_u8(fused, pair.vis_cbcr)
         return FusionResult(fused=rgb, luma=fused, initial=initial_rgb, initial_luma=initial_luma, masks=masks,
-                            timings=timings)
+                            timings=timings, pair=pair)
 
     def fuse_files(self, ir_path: str | Path, vis_path: str | Path) -> FusionResult:
         return self(read_image(ir_path, self.max_megapixels), read_image(vis_path, self.max_megapixels))

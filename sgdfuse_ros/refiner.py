@@ -9,7 +9,8 @@ with ``steps`` deterministic DDIM evaluations from a fixed x_T (``noise``: a fix
 same input gives the same output). The shipped weights are ``refiner_teacher.pt`` (many steps) and
 ``refiner_student.pt`` (the distilled few-step student that the default pipeline runs). No masks this frame
 (``{}``) means zero masks. With ``bound_radius`` > 0 in the checkpoint's diffusion meta the refined luma is
-clamped to the local range of [initial, IR, VIS] (``diffusion.condition.bound_to_sources``).
+clamped to the local range of [initial, IR, VIS] (``diffusion.condition.bound_to_sources``,
+inside ``diffusion.graph.RefinerGraph``, so every backend and the frame graph clamp the same way).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class DiffusionRefiner:
         self.noise = noise
         self.info: dict[str, Any] = info
         self.name = Path(weights).stem
+        self.sampler = self.graph()  # the network and its sampler as one module (the torch path runs it)
         self.runner = None  # with a backend: the whole sampler as one graph on a sgdfuse_ros.runtime backend
         if backend is not None:
             self.runner = RefinerRunner(self, backend, engines_dir)
@@ -83,7 +85,7 @@ class DiffusionRefiner:
     def __call__(self, pair: PreparedPair, initial: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
         import torch
 
-        from .diffusion.condition import bound_to_sources, condition, initial_noise, refine_residual, refined_image
+        from .diffusion.condition import initial_noise
         from .diffusion.contrast import ContrastStretch
 
         if initial.shape != pair.shape:
@@ -99,20 +101,15 @@ class DiffusionRefiner:
             tensors = [torch.from_numpy(np.ascontiguousarray(a, np.float32))[None, None] for a in arrays]
             if self.runner is not None:
                 refined = torch.from_numpy(np.ascontiguousarray(self.runner(*arrays), np.float32))[None, None]
-            else:
-                t_init, t_ir, t_vis, t_mir, t_mvis = (t.to(self.device) for t in tensors)
-                cond = condition(t_init, t_ir, t_vis, t_mir, t_mvis)
-                noise = initial_noise(tuple(t_init.shape), self.noise).to(self.device)
-                x0 = refine_residual(self.model, self.schedule, cond, self.steps, noise, self.mode)
-                refined = refined_image(t_init, x0, self.mu).float().cpu()
-            if self.bound_radius:
-                refined = bound_to_sources(refined, torch.cat(tensors[:3], dim=1), self.bound_radius)
+            else:  # the graph every backend runs, here on ``device``
+                noise = initial_noise((1, 1, *pair.shape), self.noise)
+                refined = self.sampler(*(t.to(self.device) for t in (*tensors, noise))).float().cpu()
             return refined[0, 0].numpy()
 
 
     def graph(self) -> RefinerGraph:
         """This refiner's network and sampler as one module (shares the network, does not copy it)."""
-        return RefinerGraph(self.model, self.schedule, self.steps, self.mode, self.mu).eval()
+        return RefinerGraph(self.model, self.schedule, self.steps, self.mode, self.mu, self.bound_radius).eval()
 
     @property
     def model_name(self) -> str:

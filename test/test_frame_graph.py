@@ -20,8 +20,8 @@ from sgdfuse_ros.config import build_pipeline, config_from_spec
 from sgdfuse_ros.diffusion.contrast import ContrastStretch
 from sgdfuse_ros.frame import ops
 from sgdfuse_ros.frame.graph import FrameSpec
-from sgdfuse_ros.frame.runner import frame_graph, gray_thermal
-from sgdfuse_ros.images import read_image, resize_to, thermal_to_float, warp_to
+from sgdfuse_ros.frame.runner import frame_graph
+from sgdfuse_ros.images import gray_view, read_image, resize_to, thermal_to_float, warp_to
 
 HAS_CUDA = torch.cuda.is_available()
 HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None
@@ -58,7 +58,7 @@ def default_cpu():
 
 def graph_image(pipeline, ir: np.ndarray, vis: np.ndarray, masks: dict[str, np.ndarray],
                 homography: np.ndarray | None = None) -> np.ndarray:
-    gray = gray_thermal(ir)
+    gray = gray_view(ir)
     spec = FrameSpec.of(gray, vis, "rgb", masks=bool(masks))
     graph = frame_graph(spec, pipeline.fuse_fn.module, pipeline.refiner, pipeline.thermal_percentiles, homography)
     args = [torch.from_numpy(np.ascontiguousarray(gray)), torch.from_numpy(vis)]
@@ -127,12 +127,12 @@ def test_a_gray_bgr_and_16_bit_frame_layouts(default_cpu, samples_dir):
     for ir_, vis_, order in cases:
         pair = default_cpu.prepare(ir_, vis_, order)
         result = default_cpu.fuse_prepared(pair)
-        spec = FrameSpec.of(gray_thermal(ir_), vis_, order)
+        spec = FrameSpec.of(gray_view(ir_), vis_, order)
         graph = frame_graph(spec, default_cpu.fuse_fn.module, default_cpu.refiner)
         if spec.ir_bits == 16:
-            args = [torch.from_numpy(np.ascontiguousarray(gray_thermal(ir_)).view(np.uint8).reshape(60, 80, 2))]
+            args = [torch.from_numpy(np.ascontiguousarray(gray_view(ir_)).view(np.uint8).reshape(60, 80, 2))]
         else:
-            args = [torch.from_numpy(np.ascontiguousarray(gray_thermal(ir_)))]
+            args = [torch.from_numpy(np.ascontiguousarray(gray_view(ir_)))]
         args += [torch.from_numpy(vis_), torch.from_numpy(result.masks["ir"]), torch.from_numpy(result.masks["vis"])]
         with torch.inference_mode():
             out = graph(*args).numpy()
@@ -161,17 +161,31 @@ def test_onnxruntime_runs_the_frame_graph_uint8_in_and_out(samples_dir):
                      "mask_ir": onnx.TensorProto.FLOAT, "mask_vis": onnx.TensorProto.FLOAT}
 
 
-def test_the_frame_graph_uses_only_ops_tensorrt_parses():
+@pytest.mark.parametrize("output_filter", [None, (0.9, 0.03)])
+def test_the_frame_graph_uses_only_ops_tensorrt_parses(output_filter):
     import onnx
 
     from sgdfuse_ros.export.onnx import export_onnx
 
-    graph, io, _ = pipeline_frame_graph("default", 48, 64)
+    graph, io, _ = pipeline_frame_graph("default", 48, 64, output_filter)
     model = onnx.load_from_string(export_onnx(graph, io))
     ops_used = Counter(node.op_type for node in model.graph.node)
     assert ops_used["Conv"] > 0 and not set(ops_used) - TENSORRT_ONNX_OPS, set(ops_used) - TENSORRT_ONNX_OPS
     for tensor in model.graph.input:  # fixed shapes: one graph per frame size
         assert all(d.dim_value > 0 for d in tensor.type.tensor_type.shape.dim), tensor.name
+
+
+def test_the_in_graph_agc_uses_only_ops_tensorrt_parses(default_cpu):
+    import onnx
+
+    from sgdfuse_ros.export.onnx import export_onnx
+
+    spec = FrameSpec((48, 64), (48, 64), ir_bits=16, masks=False, output_filter=(0.9, 0.03), agc=(0.1, 0.5))
+    graph = frame_graph(spec, default_cpu.fuse_fn.module, default_cpu.refiner)
+    model = onnx.load_from_string(export_onnx(graph, spec.io()))
+    ops_used = {node.op_type for node in model.graph.node}
+    assert "Conv" in ops_used and not ops_used - TENSORRT_ONNX_OPS, ops_used - TENSORRT_ONNX_OPS
+    assert [o.name for o in model.graph.output] == ["fused", "agc_state_next", "luma_state_next"]
 
 
 @pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA device")
@@ -207,7 +221,9 @@ def test_export_frame_writes_the_frame_graph_onnx(tmp_path, capsys):
     assert main(["export", "frame", "--pipeline", "default", "--size", "64x48", "-o", str(tmp_path)]) == 0
     [onnx_file] = tmp_path.glob("frame_default_*.onnx")
     meta = json.loads(onnx_file.with_suffix(".json").read_text())
-    assert meta["inputs"][0] == ["ir", [48, 64], "uint8"] and meta["outputs"] == [["fused", [48, 64, 3], "uint8"]]
+    assert meta["inputs"][0] == ["ir", [48, 64], "uint8"] and meta["outputs"][0] == ["fused", [48, 64, 3], "uint8"]
+    # the graph the node runs by default: its output filter's state looped back by the runtime
+    assert meta["state"] == [["luma_state", "luma_state_next"]] and ["luma_continues", [1], "float32"] in meta["inputs"]
     assert meta["parity_p99_grey_levels"] <= 1.0
     assert ("no TensorRT engine" in capsys.readouterr().out) == (not (HAS_CUDA and HAS_TENSORRT))
 
@@ -251,3 +267,102 @@ def test_the_refiner_output_options_match_the_per_stage_refiner(tmp_path, sample
     lo, hi = ops.stretch_range(torch.from_numpy(img), 1.0, 99.0)
     got = ops.base_only_stretch(torch.from_numpy(img)[None, None], lo, hi, 0.9, 3)[0, 0].numpy()
     assert np.abs(got - stretch.base_only(img, 3)).max() < 1e-5
+
+
+def test_a_runtime_loops_a_state_output_back_to_its_input():
+    """``FixedIO.state``: zeros before the first call, the last call's output after, a passed state input
+    replaces the kept one, and the state output is not returned (torch CPU and ONNX Runtime alike)."""
+    from sgdfuse_ros.export.onnx import export_onnx
+    from sgdfuse_ros.export.spec import FixedIO
+    from sgdfuse_ros.runtime.onnxrt import OnnxRuntimeRuntime
+    from sgdfuse_ros.runtime.torch_cpu import TorchCpuRuntime
+
+    class Accumulate(torch.nn.Module):
+        def forward(self, x: torch.Tensor, total: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            new = total + x
+            return new * 2.0, new
+
+    io = FixedIO((("x", (2, 3), "float32"), ("total", (2, 3), "float32")),
+                 (("y", (2, 3), "float32"), ("total_next", (2, 3), "float32")), (("total", "total_next"),))
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    for runtime in (TorchCpuRuntime(Accumulate(), io), OnnxRuntimeRuntime(export_onnx(Accumulate(), io), io)):
+        assert set(runtime.run({"x": x})) == {"y"}
+        assert np.array_equal(runtime.run({"x": x})["y"], 4 * x)  # the first call's total was kept
+        assert np.array_equal(runtime.run({"x": x, "total": np.ones_like(x)})["y"], 2 * (x + 1))
+        assert np.array_equal(runtime.run({"x": x})["y"], 2 * (2 * x + 1)), runtime.backend
+
+
+def _clip(samples_dir, size=(128, 96)):
+    """A 16-bit thermal clip with sensor noise: static, then a hot object entering from the left, then a
+    scene cut to a much hotter scene (the AGC restarts), its visible frames noisy and mirrored at the cut."""
+    ir0, vis0 = (cv2.resize(read_image(samples_dir / side / "msrs_00055D.png"), size) for side in ("ir", "vi"))
+    rng = np.random.default_rng(0)
+    frames = []
+    for k in range(8):
+        ir = ir0.astype(np.float32) * 40 + 20000 + rng.normal(0, 30, ir0.shape)
+        vis = np.clip(vis0 + rng.normal(0, 2, vis0.shape), 0, 255).astype(np.uint8)
+        if k >= 2:
+            ir[30:50, 10 * (k - 2):10 * (k - 2) + 16] = 34000
+        if k >= 6:
+            ir, vis = ir + 15000, vis[:, ::-1].copy()
+        frames.append((np.clip(ir, 0, 65535).astype(np.uint16), vis))
+    return frames
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", pytest.param("cuda", marks=pytest.mark.skipif(
+    not HAS_CUDA, reason="needs a CUDA device"))])
+@pytest.mark.parametrize("masks", ["offline", "none"])
+def test_a_smoothed_stream_gives_the_per_stage_video(samples_dir, masks, backend):
+    """The stream's temporal state (the AGC: its range as an input where the host prepares the masks' pair,
+    else inside the graph; the smoothed masks; the output filter in the graph with its state looped back by
+    the runtime) through the frame graph off the cpu backend gives the per-stage CPU video, frame by frame,
+    including the AGC restart at the scene cut; and the filter does act (frames differ from per-frame)."""
+    from sgdfuse_ros.stream.temporal import PER_FRAME, StreamTemporal, TemporalParams
+
+    config = config_from_spec("default")[1].replace({"masks.source": masks})
+    per_stage = build_pipeline(config.replace({"runtime.backend": "cpu"}))
+    graph = build_pipeline(config.replace({"runtime.backend": backend}))
+    tolerance = 2.0 if backend == "cuda" else 1.0  # fp16 autocast, as test_the_cuda_frame_graph_matches_the_cpu_image
+    streams = [StreamTemporal(TemporalParams()) for _ in range(2)]
+    acted = 0
+    for ir, vis in _clip(samples_dir):
+        want, got = per_stage(ir, vis, "rgb", streams[0]), graph(ir, vis, "rgb", streams[1])
+        assert "frame" in got.timings and "initial" not in got.timings and "initial" in want.timings
+        assert grey_level_p99(got.fused, want.fused) <= tolerance
+        acted += grey_level_p99(got.fused, graph(ir, vis, "rgb").fused) > 1.0
+    assert streams[0].agc.resets == streams[1].agc.resets == 1
+    assert abs(streams[0].agc.state[1] - streams[1].agc.state[1]) < 0.1  # the same range (counts), either way
+    (spec, runtime), = ((s, r) for s, r in graph.frame.runtimes.items() if s.output_filter)
+    assert (spec.thermal_range, spec.agc is not None) == ((True, False) if masks == "offline" else (False, True))
+    assert runtime.backend == backend
+    if backend == "onnxruntime":  # the host keeps the state; on cuda it stays on the device (PackedStaging.state)
+        assert set(runtime.state) == {"luma_state"}
+    assert acted >= 2
+    assert StreamTemporal(PER_FRAME).smooths is False  # the per-frame stream is fused without state
+
+
+def test_bag_fuse_runs_the_frame_graph_with_the_temporal_state(tmp_path, samples_dir, monkeypatch):
+    """`bag fuse` (the node's fusion step, ``stream.fusion.fuse_messages``) on the onnxruntime backend with the
+    default temporal state fuses every pair through the frame graph, with the output filter inside it."""
+    from sgdfuse_ros.cli import main
+    from sgdfuse_ros.frame.runner import FrameRunner
+
+    for k, (ir, vis) in enumerate(_clip(samples_dir, (96, 72))[:4]):
+        for sub, img in (("ir", ir), ("vi", vis[..., ::-1])):
+            (tmp_path / sub).mkdir(exist_ok=True)
+            cv2.imwrite(str(tmp_path / sub / f"{k:03d}.png"), img)
+    assert main(["bag", "make", "--ir", str(tmp_path / "ir"), "--vis", str(tmp_path / "vi"), "-o",
+                 str(tmp_path / "in"), "--fps", "10", "--thermal-encoding", "mono16"]) == 0
+    specs = []
+    call = FrameRunner.__call__
+
+    def spy(self, spec, *args, **kwargs):
+        specs.append(spec)
+        return call(self, spec, *args, **kwargs)
+
+    monkeypatch.setattr(FrameRunner, "__call__", spy)
+    params = tmp_path / "params.yaml"
+    params.write_text("/**:\n  ros__parameters:\n    sync: {min_interval: 0.05}\n")  # the temporal defaults
+    assert main(["bag", "fuse", str(tmp_path / "in"), str(tmp_path / "out"), "--params", str(params),
+                 "--pipeline", "sgdfuse:runtime.backend=onnxruntime"]) == 0
+    assert len(specs) == 4 and all(s.output_filter and s.thermal_range for s in specs)

@@ -155,9 +155,9 @@ def _file(path: Path) -> None:
 
 
 def _frame_existing(root: Path) -> None:
-    from sgdfuse_ros.cli.export import frame_target
+    from sgdfuse_ros.cli.export import frame_target, node_output_filter
 
-    _file(root / "out" / f"{frame_target('default', H, W)[2]}.onnx")
+    _file(root / "out" / f"{frame_target('default', H, W, node_output_filter())[2]}.onnx")
 
 
 BENCH = ["bench", "--pipelines", "average", "--backends", "cpu", "--sizes", "56x40", "--iters", "1", "-o", "out"]

@@ -116,3 +116,38 @@ def test_checkerboard_target_mode():
     assert cal.residual_px < 0.5
     with pytest.raises(RegistrationError, match="board was found in no pair"):
         calibrate_target([(np.full_like(ir, 128), np.dstack([vis] * 3))], (9, 6))
+
+
+def test_a_result_covering_too_little_is_refused_by_the_shared_check(monkeypatch):
+    ir, vis = _pair()
+    real = estimate.estimate_pair
+    shrink = np.diag([0.5, 0.5, 1.0])  # the thermal image onto a quarter of the RGB image: below MIN_OVERLAP
+    monkeypatch.setattr(estimate, "estimate_pair",
+                        lambda *a: dataclasses.replace(real(*a), homography=shrink, margin=1.0))
+    with pytest.raises(RegistrationError, match=r"too little overlap.*25"):
+        calibrate([(ir, vis)])
+
+
+def test_pairs_that_disagree_alone_are_registered_together_unless_the_camera_moved(monkeypatch):
+    ir, vis = _pair()
+    shape = ir.shape[:2]
+    warp = _warp(3.0, 1.05, (12.0, -8.0), shape)
+    warped = cv2.warpPerspective(ir, warp, (shape[1], shape[0]))
+    real = estimate.estimate_pair
+    signs = iter([1.0, -1.0])
+
+    def loose(*a):  # as if each sparse scene left the warp loose: the pairs' estimates 10 % apart in scale
+        e = real(*a)
+        return dataclasses.replace(e, homography=e.homography @ _warp(0.0, 1.0 + 0.05 * next(signs), (0, 0), shape))
+
+    monkeypatch.setattr(estimate, "estimate_pair", loose)
+    cal = calibrate([(warped, vis), (warped, vis)])  # the joint estimate (estimate_joint) aligns both
+    assert cal.pairs_used == 2
+    c = corners(shape)
+    own = real(ir, vis).homography
+    assert np.linalg.norm(project(cal.homography, c) - project(own @ np.linalg.inv(warp), c), axis=1).mean() < 1.5
+    monkeypatch.undo()
+
+    moved = cv2.warpPerspective(ir, _warp(0.0, 1.0, (40.0, 0.0), shape) @ warp, (shape[1], shape[0]))
+    with pytest.raises(RegistrationError, match=r"disagree.*joint estimate aligns [01]"):
+        calibrate([(warped, vis), (moved, vis)])  # the camera moved between the pairs

@@ -43,6 +43,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="engine folder (default: $SGDFUSE_ENGINES, else ~/.cache/sgdfuse/engines)")
     frame.add_argument("--precision", default="fp16", choices=("fp32", "fp16"))
     frame.add_argument("--no-check", action="store_true", help="skip the onnxruntime-vs-torch parity check")
+    frame.add_argument("--output-smoothing", type=float, default=None,
+                       help="the output filter over frames in the graph, as the node's temporal.output_smoothing "
+                            "(default: the node's default; 0: the per-frame graph, no state)")
+    frame.add_argument("--output-noise", type=float, default=None,
+                       help="its temporal.output_noise (default: the node's default)")
     frame.set_defaults(func=run_frame)
     for q in (onnx, frame):
         add_overwrite_argument(q)
@@ -62,9 +67,23 @@ def _load(args: argparse.Namespace, name: str):  # -> (module, io, model name in
     return load_exportable(name, weights, args.refiner_steps)
 
 
-def frame_target(spec: str, height: int, width: int) -> tuple[Any, Any, str]:
+def node_output_filter(smoothing: float | None = None, noise: float | None = None) -> tuple[float, float] | None:
+    """(smoothing, noise) of the output filter the node runs in its frame graph: its ``temporal.output_*``
+    defaults, or the values given; None for smoothing 0 (the per-frame graph). ConfigError for values the
+    node refuses."""
+    from ..stream.temporal import TemporalParams
+
+    node = TemporalParams()
+    params = TemporalParams(output_smoothing=node.output_smoothing if smoothing is None else smoothing,
+                            output_noise=node.output_noise if noise is None else noise)
+    return (params.output_smoothing, params.output_noise) if params.output_smoothing > 0 else None
+
+
+def frame_target(spec: str, height: int, width: int,
+                 output_filter: tuple[float, float] | None = None) -> tuple[Any, Any, str]:
     """(pipeline config, FrameSpec, model name) of the frame graph of ``spec``, without building anything;
-    ConfigError for a pipeline that has no frame graph."""
+    ConfigError for a pipeline that has no frame graph. ``output_filter``: (smoothing, noise) of the output
+    filter over frames (the node's ``temporal.output_*``), None for the per-frame graph."""
     import re
 
     from ..config import config_from_spec
@@ -76,17 +95,19 @@ def frame_target(spec: str, height: int, width: int) -> tuple[Any, Any, str]:
     if config.stage1.method not in LEARNED_METHODS:
         raise ConfigError(f"pipeline {spec!r}: its initial fusion {config.stage1.method!r} is not a network, so it "
                           f"has no frame graph (learned: {', '.join(LEARNED_METHODS)})")
-    frame_spec = FrameSpec((height, width), (height, width), masks=config.masks.source != "none")
+    frame_spec = FrameSpec((height, width), (height, width), masks=config.masks.source != "none",
+                           output_filter=output_filter)
     return config, frame_spec, re.sub(r"[^A-Za-z0-9_.-]+", "-", f"frame_{label}_{frame_spec.name}")
 
 
-def pipeline_frame_graph(spec: str, height: int, width: int) -> tuple[Any, Any, str]:
+def pipeline_frame_graph(spec: str, height: int, width: int,
+                         output_filter: tuple[float, float] | None = None) -> tuple[Any, Any, str]:
     """(frame graph, its FixedIO, its model name) of the pipeline ``spec`` (a preset, method or .yaml) for
     HxW uint8 thermal and RGB frames; ConfigError for a pipeline that has no frame graph."""
     from ..config import build_pipeline
     from ..frame.runner import frame_graph
 
-    config, frame_spec, name = frame_target(spec, height, width)
+    config, frame_spec, name = frame_target(spec, height, width, output_filter)
     pipeline = build_pipeline(config.replace({"runtime.backend": "cpu"}))
     assert (pipeline.masks is not None) == frame_spec.masks, "mask source 'none' is the only one without masks"
     graph = frame_graph(frame_spec, pipeline.fuse_fn.module, pipeline.refiner,  # type: ignore[attr-defined]
@@ -106,20 +127,22 @@ def run_frame(args: argparse.Namespace) -> int:
     from ..outputs import check_folder_output, existing_paths
 
     height, width = parse_shape(args.size)
-    _, _, name = frame_target(args.pipeline, height, width)
+    output_filter = node_output_filter(args.output_smoothing, args.output_noise)
+    _, _, name = frame_target(args.pipeline, height, width, output_filter)
     check_folder_output(args.out, existing_paths([args.pipeline]), (f"{name}.onnx", f"{name}.json"), args.overwrite)
-    graph, io, name = pipeline_frame_graph(args.pipeline, height, width)
+    graph, io, name = pipeline_frame_graph(args.pipeline, height, width, output_filter)
     path = Path(args.out) / f"{name}.onnx"
     data = export_onnx(graph, io, path=path)
     meta = {"model": name, "pipeline": args.pipeline, "sha256": sha256_hex(data), "opset": OPSET,
             "torch": torch.__version__, "inputs": [list(i) for i in io.inputs],
-            "outputs": [list(o) for o in io.output_specs]}
+            "outputs": [list(o) for o in io.output_specs], "state": [list(pair) for pair in io.state]}
     if not args.no_check:
         from ..runtime.onnxrt import OnnxRuntimeRuntime
 
         inputs = io.example_inputs(seed=1)
         with torch.inference_mode():
-            ref = graph(*inputs.values()).numpy().astype(np.int16)
+            out = graph(*inputs.values())
+        ref = (out[0] if isinstance(out, tuple) else out).numpy().astype(np.int16)
         got = OnnxRuntimeRuntime(data, io).run(inputs)["fused"].astype(np.int16)
         meta["parity_p99_grey_levels"] = p99 = float(np.percentile(np.abs(got - ref), 99))
         if p99 > 1.0:

@@ -26,6 +26,8 @@ class ModelIO:
     inputs: tuple[tuple[str, int], ...]
     outputs: tuple[str, ...]
 
+    state: tuple[tuple[str, str], ...] = ()  # networks carry no state from call to call
+
     @property
     def input_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.inputs)
@@ -66,10 +68,17 @@ TensorSpec = tuple[str, tuple[int, ...], str]  # (name, shape, numpy dtype name)
 
 @dataclass(frozen=True)
 class FixedIO:
-    """Inputs and outputs of fixed shapes and dtypes (a frame graph: uint8 frames in, a uint8 frame out)."""
+    """Inputs and outputs of fixed shapes and dtypes (a frame graph: uint8 frames in, a uint8 frame out).
+
+    ``state`` pairs (input name, output name) that a runtime loops back: the output of one call is that input
+    of the next (a video filter's state), kept by the runtime (on the device where it runs on one), zeros
+    before the first call. A caller may still pass a state input (it replaces the kept one); a state output
+    is not returned.
+    """
 
     inputs: tuple[TensorSpec, ...]
     output_specs: tuple[TensorSpec, ...]
+    state: tuple[tuple[str, str], ...] = ()
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -105,10 +114,14 @@ class FixedIO:
         return None
 
     def check(self, inputs: Mapping[str, Array], who: str) -> tuple[int, int]:
-        """``grid``; InputError unless ``inputs`` are exactly the spec's names, shapes and dtypes."""
-        if set(inputs) != set(self.input_names):
+        """``grid``; InputError unless ``inputs`` are exactly the spec's names (state inputs optional), shapes
+        and dtypes."""
+        state = {name for name, _ in self.state}
+        if not set(self.input_names) - state <= set(inputs) <= set(self.input_names):
             raise InputError(f"{who} runtime: expected inputs {sorted(self.input_names)}, got {sorted(inputs)}")
         for name, shape, dtype in self.inputs:
+            if name not in inputs:
+                continue
             x = inputs[name]
             got = str(x.dtype).removeprefix("torch.")
             if tuple(x.shape) != shape or got != dtype:

@@ -4,12 +4,23 @@
       -> thermal normalisation (/255, or the 16-bit percentiles; or given (low, high) counts)
       -> IR onto the visible grid (resize matrices, or the homography with grid_sample)
       -> luma/chroma -> initial fusion (stage 1) -> the refiner's unrolled sampler (optional)
-      -> colour back -> uint8 HxWx3 (RGB or BGR)
+      -> the output filter over frames (optional) -> colour back -> uint8 HxWx3 (RGB or BGR)
 
 Masks (SAM or the offline provider, computed outside the graph) enter as float32 inputs on the visible
 grid. One graph serves one frame size and layout (``FrameSpec``), as a camera's resolution is fixed:
 the resize and warp become constant matrices and grids, and engines are pinned to one size anyway.
 On the CPU it gives the per-stage pipeline's images (``FusionPipeline.fuse_prepared``) to rounding.
+
+A video stream's temporal state (``stream.temporal``) enters as:
+
+- the thermal AGC (16-bit): inside the graph (``agc``: the previous (low, high, valid) in, the next
+  (low, high, restarted) out, two small host copies) where nothing on the host reads the thermal pixels;
+  where the host prepares the pair for the masks anyway, its AGC range enters as ``thermal_range``;
+- the masks: smoothed with the masks, outside;
+- the output filter (``OutputSmoother``) inside the graph: its state (the previous IR, VIS and fused luma,
+  (3, H, W)) is a state input looped back from a state output by the runtime (``FixedIO.state``: on the
+  device there), with a flag input that says whether it continues the stream (0: the first frame, a scene
+  change the host saw; the graph's own AGC restart clears it too).
 """
 
 from __future__ import annotations
@@ -20,7 +31,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..diffusion.condition import bound_to_sources
 from ..runtime.base import FixedIO
 from . import ops
 
@@ -40,10 +50,14 @@ class FrameSpec:
     out_order: str = "rgb"
     masks: bool = True  # mask_ir / mask_vis inputs (else zero masks)
     thermal_range: bool = False  # a (low, high) input in thermal counts replaces the per-frame percentiles
+    output_filter: tuple[float, float] | None = None  # (smoothing, noise) of stream.temporal.OutputSmoother
+    agc: tuple[float, float] | None = None  # (smoothing, scene_change) of stream.temporal.ThermalAGC, 16-bit
 
     @classmethod
     def of(cls, ir: np.ndarray, vis: np.ndarray, vis_order: str = "rgb", *, masks: bool = True,
-           thermal_range: bool = False, out_order: str = "rgb") -> FrameSpec | None:
+           thermal_range: bool = False, out_order: str = "rgb",
+           output_filter: tuple[float, float] | None = None,
+           agc: tuple[float, float] | None = None) -> FrameSpec | None:
         """The spec of a gray uint8/uint16 thermal frame and a uint8 visible frame; None for other inputs."""
         if ir.ndim != 2 or ir.dtype not in (np.uint8, np.uint16) or vis.dtype != np.uint8:
             return None
@@ -51,7 +65,7 @@ class FrameSpec:
             return None
         channels = 1 if vis.ndim == 2 else vis.shape[2]
         return cls(ir.shape, vis.shape[:2], channels, 8 * ir.dtype.itemsize, vis_order, out_order, masks,
-                   thermal_range)
+                   thermal_range, output_filter, agc if ir.dtype == np.uint16 else None)
 
     def io(self) -> FixedIO:
         h, w = self.vis_shape
@@ -60,15 +74,29 @@ class FrameSpec:
         inputs = [ir, vis]
         if self.thermal_range:
             inputs.append(("thermal_range", (2,), "float32"))
+        if self.agc is not None:
+            inputs.append(("agc_state", (3,), "float32"))
         if self.masks:
             inputs += [("mask_ir", (h, w), "float32"), ("mask_vis", (h, w), "float32")]
-        return FixedIO(tuple(inputs), (("fused", (h, w, 3), "uint8"),))
+        outputs = [("fused", (h, w, 3), "uint8")]
+        if self.agc is not None:
+            outputs.append(("agc_state_next", (3,), "float32"))
+        state: tuple[tuple[str, str], ...] = ()
+        if self.output_filter is not None:
+            inputs += [("luma_state", (3, h, w), "float32"), ("luma_continues", (1,), "float32")]
+            outputs.append(("luma_state_next", (3, h, w), "float32"))
+            state = (("luma_state", "luma_state_next"),)
+        return FixedIO(tuple(inputs), tuple(outputs), state)
 
     @property
     def name(self) -> str:
         """A file-name part that tells graphs of one pipeline apart."""
         (ih, iw), (h, w) = self.ir_shape, self.vis_shape
         flags = ("m" if self.masks else "") + ("r" if self.thermal_range else "")
+        if self.output_filter is not None:
+            flags += "s{:g}n{:g}".format(*self.output_filter)
+        if self.agc is not None:
+            flags += "a{:g}c{:g}".format(*self.agc)
         return (f"ir{iw}x{ih}u{self.ir_bits}_vis{w}x{h}c{self.vis_channels}{self.vis_order}"
                 f"_{self.out_order}{'_' + flags if flags else ''}")
 
@@ -80,7 +108,6 @@ class RefinerParts:
     graph: nn.Module  # diffusion.graph.RefinerGraph: (initial, ir, vis, mask_ir, mask_vis, noise) -> refined
     noise: torch.Tensor  # x_T for the frame size, (1, 1, H, W)
     stretch: dict[str, float] | None  # contrast normalisation settings (low, high percentiles, knee, base_radius)
-    bound_radius: int = 0  # > 0: the refined luma clamped to the local range of [initial, IR, VIS]
 
 
 class FrameGraph(nn.Module):
@@ -91,9 +118,9 @@ class FrameGraph(nn.Module):
                  homography: np.ndarray | None = None) -> None:
         super().__init__()
         self.spec, self.initial, self.thermal_percentiles = spec, initial, thermal_percentiles
+        self.extra_inputs = spec.io().input_names[2:]  # the names of ``forward``'s inputs after ir and vis
         self.refiner = refiner.graph if refiner is not None else None
         self.stretch = refiner.stretch if refiner is not None else None
-        self.bound_radius = refiner.bound_radius if refiner is not None else 0
         if refiner is not None:
             self.register_buffer("noise", refiner.noise.reshape(1, 1, *spec.vis_shape).float())
         self.warp = homography is not None
@@ -106,11 +133,15 @@ class FrameGraph(nn.Module):
             self.register_buffer("rows", torch.from_numpy(rows))
             self.register_buffer("cols_t", torch.from_numpy(np.ascontiguousarray(cols.T)))
 
-    def thermal(self, ir: torch.Tensor, thermal_range: torch.Tensor | None) -> torch.Tensor:
-        """Thermal frame -> (1, 1, H, W) float in [0, 1] on the visible grid."""
+    def thermal(self, ir: torch.Tensor, named: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Thermal frame -> (1, 1, H, W) float in [0, 1] on the visible grid, and the AGC's next state (or None)."""
         counts = ir[..., 0].float() + 256.0 * ir[..., 1].float() if self.spec.ir_bits == 16 else ir.float()
-        if thermal_range is not None:
-            unit = ops.normalise_thermal(counts, thermal_range[0], thermal_range[1])
+        agc_next = None
+        if "thermal_range" in named:
+            unit = ops.normalise_thermal(counts, named["thermal_range"][0], named["thermal_range"][1])
+        elif self.spec.agc is not None:
+            lo, hi, agc_next = ops.agc_step(counts, named["agc_state"], self.thermal_percentiles, *self.spec.agc)
+            unit = ops.normalise_thermal(counts, lo, hi)
         elif self.spec.ir_bits == 16:
             lo, hi = ops.percentiles(counts.reshape(-1), self.thermal_percentiles, 0.0, 65535.0, iters=17)
             unit = ops.normalise_thermal(counts, lo, hi)
@@ -121,7 +152,7 @@ class FrameGraph(nn.Module):
         unit = unit[None, None]
         if self.warp:
             unit = ops.warp(unit, self.grid)
-        return unit
+        return unit, agc_next
 
     def visible(self, vis: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """Visible frame -> luma (1, 1, H, W) and chroma Cb, Cr (None for a gray frame)."""
@@ -133,15 +164,27 @@ class FrameGraph(nn.Module):
             rgb = ops.reverse_channels(rgb)
         return ops.rgb_to_ycbcr(rgb)
 
-    def forward(self, ir: torch.Tensor, vis: torch.Tensor, *rest: torch.Tensor) -> torch.Tensor:
-        thermal_range = rest[0] if self.spec.thermal_range else None
-        masks = rest[1 if self.spec.thermal_range else 0:]
-        ir_y = self.thermal(ir, thermal_range)
+    def output_filter(self, luma: torch.Tensor, ir_y: torch.Tensor, vis_y: torch.Tensor, state: torch.Tensor,
+                      continues: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``stream.temporal.OutputSmoother`` on (1, 1, H, W) lumas: (filtered luma, the next state)."""
+        assert self.spec.output_filter is not None
+        smoothing, noise = self.spec.output_filter
+        prev_ir, prev_vis, prev_out = (state[i:i + 1][None] for i in range(3))
+        change = torch.maximum(torch.abs(ir_y - prev_ir), torch.abs(vis_y - prev_vis))
+        keep = (smoothing * continues) * torch.exp(-torch.square(change / noise))
+        out = luma + keep * (prev_out - luma)
+        return out, torch.cat([ir_y.float(), vis_y.float(), out.float()], dim=1)[0]  # fp32 under autocast too
+
+    def forward(self, ir: torch.Tensor, vis: torch.Tensor,
+                *rest: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        named = dict(zip(self.extra_inputs, rest, strict=True))
+        ir_y, agc_next = self.thermal(ir, named)
         vis_y, cb, cr = self.visible(vis)
         fused = torch.clamp(self.initial(ir_y, vis_y), 0.0, 1.0)
         if self.refiner is not None:
             zeros = torch.zeros_like(vis_y)
-            m_ir, m_vis = (m[None, None] for m in masks) if masks else (zeros, zeros)
+            m_ir, m_vis = (named["mask_ir"][None, None], named["mask_vis"][None, None]) if self.spec.masks \
+                else (zeros, zeros)
             images = [fused, ir_y, vis_y]
             if self.stretch:
                 lo, hi = ops.stretch_range(fused, self.stretch["low"], self.stretch["high"])
@@ -149,9 +192,12 @@ class FrameGraph(nn.Module):
                 images = [ops.base_only_stretch(x, lo, hi, knee, radius) if radius
                           else ops.contrast_stretch(x, lo, hi, knee) for x in images]
             fused = torch.clamp(self.refiner(*images, m_ir, m_vis, self.noise), 0.0, 1.0)
-            if self.bound_radius:
-                fused = bound_to_sources(fused, torch.cat(images, dim=1), self.bound_radius)
+        state = None
+        if self.spec.output_filter is not None:
+            continues = named["luma_continues"] if agc_next is None else named["luma_continues"] * (1.0 - agc_next[2])
+            fused, state = self.output_filter(fused, ir_y, vis_y, named["luma_state"], continues)
         rgb = fused.expand(1, 3, *self.spec.vis_shape) if cb is None or cr is None else ops.ycbcr_to_rgb(fused, cb, cr)
         if self.spec.out_order == "bgr":
             rgb = ops.reverse_channels(rgb)
-        return ops.to_u8(rgb[0].permute(1, 2, 0))
+        outputs = [ops.to_u8(rgb[0].permute(1, 2, 0))] + [x for x in (agc_next, state) if x is not None]
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)

@@ -67,6 +67,29 @@ def base_only_stretch(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, knee:
     return contrast_stretch(base, lo, hi, knee) + (x - base)
 
 
+def agc_step(counts: torch.Tensor, state: torch.Tensor, percentiles_: tuple[float, float], smoothing: float,
+             scene_change: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``stream.temporal.ThermalAGC`` on a 16-bit frame's counts: (low, high, next state).
+
+    ``state`` is (low, high, valid) of the previous frames (valid 0: none yet); the next state is (low, high,
+    restarted), restarted 1 when this frame's median left the range by more than ``scene_change`` ranges (a
+    new scene: the range restarts from this frame's percentiles), else the range moves by ``smoothing`` of the
+    way to them.
+    """
+    lo, median, hi = percentiles(counts.reshape(-1), (percentiles_[0], 50.0, percentiles_[1]), 0.0, 65535.0,
+                                 iters=17)
+    s_lo, s_hi, valid = state[0], state[1], state[2] > 0.5
+    margin = scene_change * torch.clamp(s_hi - s_lo, min=1.0)
+    inside = (median >= s_lo - margin) & (median <= s_hi + margin)
+    if smoothing >= 1.0:  # per frame: the frame's own percentiles, never a restart
+        return lo, hi, torch.stack([lo, hi, torch.zeros_like(lo)])
+    smooth = valid & inside
+    new_lo = torch.where(smooth, s_lo + smoothing * (lo - s_lo), lo)
+    new_hi = torch.where(smooth, s_hi + smoothing * (hi - s_hi), hi)
+    restarted = (valid & ~inside).float()
+    return new_lo, new_hi, torch.stack([new_lo, new_hi, restarted])
+
+
 def normalise_thermal(counts: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
     """Thermal counts -> [0, 1] with ``lo``..``hi`` mapped to 0..1 (``images.to_unit_float``); 0 if flat."""
     scaled = torch.clamp((counts - lo) / (hi - lo), 0.0, 1.0)

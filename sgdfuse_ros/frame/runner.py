@@ -1,9 +1,9 @@
 """``FrameRunner``: a pipeline's frame graphs on a runtime backend, one graph (and runtime) per frame layout.
 
-The host work per frame is what the graph cannot take: a gray view of a replicated-RGB thermal frame, and
-the masks (the offline provider and SAM run outside the graph, on the prepared pair). Frames the graph
-does not take (float images, a true-colour thermal image) return None: the pipeline's per-stage path
-fuses them.
+The host work per frame is what the graph cannot take: a gray view of a replicated-RGB thermal frame
+(``images.gray_view``, taken once per frame by the pipeline), and the masks (the offline provider and SAM
+run outside the graph, on the prepared pair). Frames the graph does not take (float images, a true-colour
+thermal image) return None: the pipeline's per-stage path fuses them.
 """
 
 from __future__ import annotations
@@ -25,21 +25,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def gray_thermal(ir: np.ndarray) -> np.ndarray | None:
-    """The thermal frame as HxW (a view): as is, channel 0 of equal channels; None for true colour."""
-    if ir.ndim == 2:
-        return ir
-    if ir.ndim == 3 and (ir.shape[2] == 1 or (np.array_equal(ir[..., 0], ir[..., 1])
-                                              and np.array_equal(ir[..., 1], ir[..., 2]))):
-        return ir[..., 0]
-    return None
-
-
 def refiner_parts(refiner: DiffusionRefiner, shape: tuple[int, int]) -> RefinerParts:
     from ..diffusion.condition import initial_noise
 
-    return RefinerParts(refiner.graph(), initial_noise((1, 1, *shape), refiner.noise), refiner.stretch,
-                        refiner.bound_radius)
+    return RefinerParts(refiner.graph(), initial_noise((1, 1, *shape), refiner.noise), refiner.stretch)
 
 
 def frame_graph(spec: FrameSpec, initial: nn.Module, refiner: DiffusionRefiner | None,
@@ -71,16 +60,21 @@ class FrameRunner:
                                                  backend=self.backend, engines_dir=self.engines_dir)
         return self.runtimes[spec]
 
-    def spec(self, ir: np.ndarray, vis: np.ndarray, vis_order: str, masks: bool,
-             thermal_range: bool = False) -> FrameSpec | None:
-        gray = gray_thermal(ir)
-        return None if gray is None else FrameSpec.of(gray, vis, vis_order, masks=masks, thermal_range=thermal_range)
+    def spec(self, gray: np.ndarray, vis: np.ndarray, vis_order: str, masks: bool, thermal_range: bool = False,
+             output_filter: tuple[float, float] | None = None,
+             agc: tuple[float, float] | None = None) -> FrameSpec | None:
+        """The layout of a thermal frame's ``images.gray_view`` and a visible frame; None if the graph does not
+        take them."""
+        return FrameSpec.of(gray, vis, vis_order, masks=masks, thermal_range=thermal_range,
+                            output_filter=output_filter, agc=agc)
 
-    def __call__(self, spec: FrameSpec, ir: np.ndarray, vis: np.ndarray, masks: dict[str, np.ndarray] | None,
-                 thermal_range: tuple[float, float] | None = None) -> np.ndarray:
-        """The fused uint8 HxWx3 frame (``spec.out_order``) of frames that ``spec`` describes."""
-        gray = gray_thermal(ir)
-        assert gray is not None
+    def __call__(self, spec: FrameSpec, gray: np.ndarray, vis: np.ndarray, masks: dict[str, np.ndarray] | None,
+                 thermal_range: tuple[float, float] | None = None, continues: bool = False,
+                 agc_state: tuple[float, float] | None = None) -> dict[str, np.ndarray]:
+        """The graph's outputs for frames that ``spec`` describes (``gray``: the thermal frame's
+        ``images.gray_view``): ``fused``, the uint8 HxWx3 frame (``spec.out_order``), and with an AGC in the
+        graph ``agc_state_next`` (low, high, restarted) from ``agc_state`` (None: none yet). With an output
+        filter, ``continues`` says whether the state its runtime kept from the last call continues the stream."""
         if spec.ir_bits == 16:  # its bytes, little-endian: a view where the frame is contiguous
             gray = np.ascontiguousarray(gray, "<u2").view(np.uint8).reshape(*gray.shape, 2)
         inputs = {"ir": gray,
@@ -91,4 +85,8 @@ class FrameRunner:
             zeros = np.zeros(spec.vis_shape, np.float32)
             inputs["mask_ir"] = masks.get("ir", zeros) if masks else zeros
             inputs["mask_vis"] = masks.get("vis", zeros) if masks else zeros
-        return self.runtime(spec).run(inputs)["fused"]
+        if spec.agc is not None:
+            inputs["agc_state"] = np.array([0.0, 0.0, 0.0] if agc_state is None else [*agc_state, 1.0], np.float32)
+        if spec.output_filter is not None:
+            inputs["luma_continues"] = np.array([1.0 if continues else 0.0], np.float32)
+        return self.runtime(spec).run(inputs)

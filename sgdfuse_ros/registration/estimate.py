@@ -17,19 +17,23 @@ previous homography).
 
 ``calibrate`` registers every pair alone and keeps the consensus (pairs whose warped corners agree; a single
 registered pair must be unambiguous, its margin at least ``MIN_MARGIN``, as nothing else corroborates it); the
-result is the mean of their corners, with ``model`` fitted to it (an affine or similarity is that model
-closest to the homography), checked for overlap and plausibility, and scored before and after.
+result is the mean of their corners. When the registered pairs do not agree (single sparse scenes can leave a
+homography's corners loose), ``estimate_joint`` estimates one warp from their edge maps averaged together and
+keeps the pairs it aligns (a majority is needed still). ``model`` is fitted to the result (an affine or
+similarity is that model closest to the homography), which is checked (``geometry.check_homography``, with
+``MIN_OVERLAP``) and scored before and after.
 A homography here maps an IR pixel (x, y, 1) to a visible pixel, the convention of ``PipelineConfig.homography``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
+from ..geometry import check_homography, warped_coverage
 from .score import alignment_score, edge_map, ir_to_grid, scale_homography
 
 MODELS = ("homography", "affine", "similarity")
@@ -71,6 +75,7 @@ class Calibration:
     score_after: float
     overlap: float  # fraction of the visible grid the warped IR covers
     per_pair: list[PairEstimate] = field(default_factory=list)
+    joint: bool = False  # the warp is the registered pairs' joint estimate (they did not agree alone)
 
     def summary(self) -> str:
         return (f"{self.model} from {self.pairs_used}/{self.pairs_total} pairs: residual {self.residual_px:.2f} px, "
@@ -190,9 +195,31 @@ def _native(maps: _Maps, h_work: np.ndarray) -> np.ndarray:
 
 def estimate_pair(ir: np.ndarray, vis: np.ndarray, initial: np.ndarray | None = None) -> PairEstimate:
     """IR -> VIS homography of one pair (any dtype/channels), starting from ``initial`` (default: a resize)."""
-    maps = _prepare(ir, vis, initial)
-    if isinstance(maps, str):
-        return PairEstimate(None, reason=maps)
+    return estimate_joint([(ir, vis)], initial)
+
+
+def _composite(prepared: list[_Maps]) -> _Maps:
+    """The pairs' edge maps averaged into one pair (valid where every IR map is)."""
+    if len(prepared) == 1:
+        return prepared[0]
+    valid = np.logical_and.reduce([m.ir >= 0 for m in prepared])
+    vis = np.mean([m.vis for m in prepared], axis=0)
+    ir = np.where(valid, np.mean([np.maximum(m.ir, 0.0) for m in prepared], axis=0), -1.0)
+    return _Maps(vis.astype(np.float32), ir.astype(np.float32), prepared[0].to_native, prepared[0].to_work)
+
+
+def estimate_joint(pairs: list[tuple[np.ndarray, np.ndarray]], initial: np.ndarray | None = None) -> PairEstimate:
+    """One IR -> VIS homography for pairs of one camera pair (same sizes), from their edge maps together.
+
+    The pairs share the warp, so their edge maps are averaged into one composite pair: the scenes' edges add up,
+    and edges all over the image pin down a homography that one sparse scene leaves loose (its perspective).
+    The alignment score is the pairs' mean at the estimate.
+    """
+    prepared = [_prepare(ir, vis, initial) for ir, vis in pairs]
+    failed = [m for m in prepared if isinstance(m, str)]
+    if failed:
+        return PairEstimate(None, reason=failed[0])
+    maps = _composite(prepared)
     s = np.diag([4.0, 4.0, 1.0])
     fits = [_ecc(maps, s @ h @ np.linalg.inv(s), (0.5, 1.0)) for _, h in _coarse_search(*_level(maps, 0.25))]
     corr, h = max(fits, key=lambda fit: fit[0])
@@ -203,7 +230,7 @@ def estimate_pair(ir: np.ndarray, vis: np.ndarray, initial: np.ndarray | None = 
     if corr < MIN_CORRELATION:
         return PairEstimate(native, corr, f"edges do not match (correlation {corr:.2f} < {MIN_CORRELATION})",
                             margin=margin)
-    score = pair_score(_gray(ir), _gray(vis), native)
+    score = float(np.mean([pair_score(_gray(ir), _gray(vis), native) for ir, vis in pairs]))
     if score < MIN_SCORE:
         return PairEstimate(native, corr, f"edges do not match (alignment score {score:.2f} < {MIN_SCORE})",
                             score, margin)
@@ -238,39 +265,27 @@ def fit_model(h: np.ndarray, shape: tuple[int, int], model: str) -> np.ndarray:
     return np.vstack([m, [0.0, 0.0, 1.0]])
 
 
-def overlap(homography: np.ndarray, ir_shape: tuple[int, int], vis_shape: tuple[int, int]) -> float:
-    """Fraction of the visible grid covered by the warped IR image."""
-    quad = project(homography, corners(ir_shape)).astype(np.float32)
-    area, _ = cv2.intersectConvexConvex(quad, corners(vis_shape).astype(np.float32))
-    return float(area) / float((vis_shape[0] - 1) * (vis_shape[1] - 1))
-
-
-def check_homography(homography: np.ndarray, ir_shape: tuple[int, int], vis_shape: tuple[int, int],
-                     min_overlap: float = MIN_OVERLAP) -> None:
-    """Minimal validity check (finite, orientation-preserving, convex image, enough overlap); raises.
-
-    A private stand-in until the project has one shared homography validation.
-    """
-    h = np.asarray(homography, np.float64)
-    if h.shape != (3, 3) or not np.isfinite(h).all() or abs(np.linalg.det(h)) < 1e-9:
-        raise RegistrationError("the estimated warp is singular or not finite")
-    w = np.c_[corners(ir_shape), np.ones(4)] @ h.T
-    if (w[:, 2] <= 0).any() or not cv2.isContourConvex(project(h, corners(ir_shape)).astype(np.float32)):
-        raise RegistrationError("the estimated warp folds the thermal image (not a plausible camera pair)")
-    cover = overlap(h, ir_shape, vis_shape)
-    if cover < min_overlap:
-        raise RegistrationError(f"too little overlap: the thermal image covers {cover:.0%} of the RGB image "
-                                f"(at least {min_overlap:.0%} needed)")
+def check_warp(homography: np.ndarray, ir_shape: tuple[int, int], vis_shape: tuple[int, int]) -> None:
+    """The project's one homography check (``geometry.check_homography``: finite, well-conditioned, the thermal
+    image in front of the camera and not folded) with calibration's overlap, ``MIN_OVERLAP``; raises
+    ``RegistrationError``."""
+    try:
+        check_homography(homography, ir_shape[::-1], vis_shape[::-1], min_coverage=MIN_OVERLAP)
+    except ConfigError as e:
+        raise RegistrationError(f"too little overlap or an implausible warp: {e}") from None
 
 
 def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], model: str = "homography",
-              previous: np.ndarray | None = None, min_pairs: int = 1) -> Calibration:
+              previous: np.ndarray | None = None, min_pairs: int = 1,
+              estimates: list[PairEstimate] | None = None) -> Calibration:
     """One IR -> VIS warp for a fixed camera pair from several image pairs; ``RegistrationError`` if impossible.
 
     Every pair is registered alone (from ``previous``, default a plain resize); the estimates whose corners
     lie within ``AGREE_PX`` (working pixels) of the median form the consensus, which must hold a majority of
-    the registered pairs and at least ``min_pairs``. The consensus pairs are then refined together from their
-    mean corners, and ``model`` is fitted to the result.
+    the registered pairs and at least ``min_pairs``; the warp is their mean corners. Without such a consensus,
+    the warp is ``estimate_joint`` of the registered pairs, and the pairs it aligns (alignment score at least
+    ``MIN_SCORE``) must form that majority. ``model`` is fitted to the result. ``estimates``: the pairs' own
+    ``estimate_pair`` results from ``previous`` when already known (they are copied, not changed).
     """
     if model not in MODELS:
         raise InputError(f"registration model must be one of {', '.join(MODELS)}, got {model!r}")
@@ -279,7 +294,8 @@ def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], model: str = "homograp
     ir_shape, vis_shape = pairs[0][0].shape[:2], pairs[0][1].shape[:2]
     if any(ir.shape[:2] != ir_shape or vis.shape[:2] != vis_shape for ir, vis in pairs):
         raise RegistrationError("the pairs differ in size (one camera pair at a time)")
-    estimates = [estimate_pair(ir, vis, previous) for ir, vis in pairs]
+    estimates = ([replace(e) for e in estimates] if estimates is not None
+                 else [estimate_pair(ir, vis, previous) for ir, vis in pairs])
     good = [k for k, e in enumerate(estimates) if not e.reason]
     reasons = "; ".join(sorted({e.reason for e in estimates if e.reason}))
     if not good:
@@ -294,8 +310,24 @@ def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], model: str = "homograp
     agree = dist <= AGREE_PX
     needed = max(min_pairs, len(good) // 2 + 1)
     if agree.sum() < needed:
-        raise RegistrationError(f"the pairs disagree: {int(agree.sum())} of {len(good)} registered pairs agree "
-                                f"within {AGREE_PX:g} px (need {needed}); corner spread up to {dist.max():.0f} px")
+        # single sparse scenes can leave a homography loose (they disagree at the corners): estimate it from all
+        # the registered pairs together, and keep the pairs it aligns (alignment score at least MIN_SCORE)
+        joint = estimate_joint([pairs[k] for k in good], previous)
+        fit = np.array([not joint.reason and pair_score(*map(_gray, pairs[k]), joint.homography) >= MIN_SCORE
+                        for k in good])
+        if fit.sum() < needed:
+            raise RegistrationError(f"the pairs disagree: {int(agree.sum())} of {len(good)} registered pairs agree "
+                                    f"within {AGREE_PX:g} px (need {needed}; corner spread up to {dist.max():.0f} "
+                                    f"px), and their joint estimate aligns {int(fit.sum())} "
+                                    f"({joint.reason or 'alignment score below ' + str(MIN_SCORE)})")
+        for k, ok in zip(good, fit, strict=True):
+            if not ok:
+                estimates[k].reason = "not aligned by the pairs' joint estimate"
+        h = fit_model(joint.homography, ir_shape, model)
+        residual = float(np.sqrt((np.linalg.norm(warped[fit] - project(h, src), axis=2) ** 2).mean()))
+        cal = finish(h, model, pairs, previous, int(fit.sum()), residual, estimates)
+        cal.joint = True
+        return cal
     for k, ok in zip(good, agree, strict=True):
         if not ok:
             estimates[k].reason = "disagrees with the other pairs"
@@ -306,10 +338,17 @@ def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], model: str = "homograp
     mean_corners = warped[agree].mean(axis=0)
     h = fit_model(cv2.getPerspectiveTransform(src.astype(np.float32), mean_corners.astype(np.float32)), ir_shape,
                   model)
-    check_homography(h, ir_shape, vis_shape)
     residual = float(np.sqrt((np.linalg.norm(warped[agree] - project(h, src), axis=2) ** 2).mean()))
+    return finish(h, model, pairs, previous, used, residual, estimates)
+
+
+def finish(h: np.ndarray, model: str, pairs: list[tuple[np.ndarray, np.ndarray]], previous: np.ndarray | None,
+           used: int, residual: float, estimates: list[PairEstimate]) -> Calibration:
+    """The checked ``Calibration`` of the warp ``h``, with the pairs' alignment scores before and after."""
+    ir_shape, vis_shape = pairs[0][0].shape[:2], pairs[0][1].shape[:2]
+    check_warp(h, ir_shape, vis_shape)
     grays = [(_gray(ir), _gray(vis)) for ir, vis in pairs]
     before = float(np.mean([pair_score(ir, vis, previous) for ir, vis in grays]))
     after = float(np.mean([pair_score(ir, vis, h) for ir, vis in grays]))
-    return Calibration(h, model, used, len(pairs), residual, before, after, overlap(h, ir_shape, vis_shape),
-                       estimates)
+    return Calibration(h, model, used, len(pairs), residual, before, after,
+                       warped_coverage(h, ir_shape[::-1], vis_shape[::-1]), estimates)

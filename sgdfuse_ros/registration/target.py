@@ -11,10 +11,8 @@ from .estimate import (
     PairEstimate,
     RegistrationError,
     _gray,
-    check_homography,
+    finish,
     fit_model,
-    overlap,
-    pair_score,
     project,
 )
 
@@ -58,12 +56,6 @@ def calibrate_target(pairs: list[tuple[np.ndarray, np.ndarray]], board: tuple[in
     h, inliers = cv2.findHomography(s, d, cv2.RANSAC, 3.0)
     if h is None or inliers.sum() < 8:
         raise RegistrationError("the board corners do not fit one homography (a moving camera or wrong board size?)")
-    ir_shape, vis_shape = pairs[0][0].shape[:2], pairs[0][1].shape[:2]
-    h = fit_model(h / h[2, 2], ir_shape, model)
-    check_homography(h, ir_shape, vis_shape)
+    h = fit_model(h / h[2, 2], pairs[0][0].shape[:2], model)
     residual = float(np.sqrt(((project(h, s) - d) ** 2).sum(axis=1).mean()))
-    grays = [(_gray(ir), _gray(vis)) for ir, vis in pairs]
-    before = float(np.mean([pair_score(ir, vis, previous) for ir, vis in grays]))
-    after = float(np.mean([pair_score(ir, vis, h) for ir, vis in grays]))
-    return Calibration(h, model, len(src), len(pairs), residual, before, after, overlap(h, ir_shape, vis_shape),
-                       estimates)
+    return finish(h, model, pairs, previous, len(src), residual, estimates)

@@ -28,6 +28,24 @@ class Runtime(ABC):
 
     def __init__(self, io: IO) -> None:
         self.io = io
+        self.state: dict[str, np.ndarray] = {}  # the looped-back state inputs (``FixedIO.state``), host side
+
+    def with_state(self, inputs: Mapping[str, Array]) -> dict[str, Array]:
+        """``inputs`` with every state input the caller left out: the last call's output, or zeros at first."""
+        feeds = dict(inputs)
+        for name, _ in self.io.state:
+            if name not in feeds:
+                if name not in self.state:
+                    shape = self.io.input_shapes()[name]
+                    self.state[name] = np.zeros(shape, self.io.dtype(name))
+                feeds[name] = self.state[name]
+        return feeds
+
+    def keep_state(self, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``outputs`` less the state outputs, which become the next call's state inputs."""
+        for name, output in self.io.state:
+            self.state[name] = outputs.pop(output)
+        return outputs
 
     @abstractmethod
     def run(self, inputs: Mapping[str, Array]) -> dict[str, np.ndarray]:

@@ -73,7 +73,9 @@ class OnnxRuntimeRuntime(Runtime):
         return f"onnxruntime ({', '.join(p.removesuffix('ExecutionProvider') for p in self.providers)})"
 
     def run(self, inputs: Mapping[str, Array]) -> dict[str, np.ndarray]:
+        inputs = self.with_state(inputs)
         self.check_inputs(inputs)
         feeds = {name: to_numpy(inputs[name], self.io.dtype(name)) for name in self.io.input_names}
         outs = self.session.run(list(self.io.outputs), feeds)
-        return {name: np.asarray(o, self.io.dtype(name)) for name, o in zip(self.io.outputs, outs, strict=True)}
+        return self.keep_state({name: np.asarray(o, self.io.dtype(name))
+                                for name, o in zip(self.io.outputs, outs, strict=True)})

@@ -147,7 +147,9 @@ class TensorRTRuntime(Runtime):
             device_inputs = self._inputs[grid]
             if self.packed is not None:
                 self.packed.upload(inputs)
-                hosts = self.packed.download(engine(device_inputs))
+                outputs = engine(device_inputs)
+                self.packed.loop_back(outputs)  # the state stays on the device
+                hosts = self.packed.download(outputs)
             else:
                 for name in self.io.input_names:
                     self.staging.upload(name, inputs[name], device_inputs[name])

@@ -23,10 +23,11 @@ class TorchCpuRuntime(Runtime):
         return f"cpu (torch {torch.__version__}, {torch.get_num_threads()} threads, float32)"
 
     def run(self, inputs: Mapping[str, Array]) -> dict[str, np.ndarray]:
+        inputs = self.with_state(inputs)
         self.check_inputs(inputs)
         args = [to_cpu_tensor(inputs[name], self.io.dtype(name)) for name in self.io.input_names]
         with torch.inference_mode():
             out = self.module(*args)
         outs = out if isinstance(out, tuple | list) else (out,)
-        return {name: o.numpy().astype(self.io.dtype(name), copy=False)
-                for name, o in zip(self.io.outputs, outs, strict=True)}
+        return self.keep_state({name: o.numpy().astype(self.io.dtype(name), copy=False)
+                                for name, o in zip(self.io.outputs, outs, strict=True)})

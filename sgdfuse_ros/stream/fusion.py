@@ -18,7 +18,6 @@ import numpy as np
 from ..errors import InputError
 from ..images import to_gray_u8
 from ..pipeline import FusionPipeline
-from ..timing import timed
 from .encodings import BadMessage, ImageFields, check_fields, encode, rgb_layout, to_pipeline_input
 from .temporal import StreamTemporal
 
@@ -77,23 +76,15 @@ def fuse_messages(pipeline: FusionPipeline, thermal: ImageFields, rgb: ImageFiel
     if require_same_size and ir.shape[:2] != vis.shape[:2]:
         raise BadMessage(SIZE_MISMATCH, f"thermal {ir.shape[1]}x{ir.shape[0]} and RGB "
                          f"{vis.shape[1]}x{vis.shape[0]} differ (require_same_size is set)")
-    # the frame graph (``pipeline.frame``) does not take the temporal state yet: a stream that smooths over
-    # frames runs the per-stage path; one that does not keeps the frame graph
-    stateful = temporal is not None and (temporal.smooths or getattr(pipeline, "frame", None) is None)
+    smooths = temporal is not None and temporal.smooths  # PER_FRAME: each pair on its own, bit for bit
     try:
-        if stateful:
-            timings: dict[str, float] = {}
-            with timed(timings, "preprocess"):
-                pair = pipeline.prepare(ir, vis, vis_order, temporal.thermal_range)
-            result = pipeline.fuse_prepared(pair, timings, temporal.masks, temporal.output)
-        else:
-            result = pipeline(ir, vis, vis_order)
+        result = pipeline(ir, vis, vis_order, temporal if smooths else None)
     except BadMessage:
         raise
     except InputError as err:
         raise BadMessage(REJECTED_BY_PIPELINE, str(err)) from None
-    if stateful:
-        temporal.alignment.offer(pair, ir.shape[:2])
+    if temporal is not None:
+        temporal.alignment.offer(result.pair or (lambda: pipeline.prepare(ir, vis, vis_order)), ir.shape[:2])
     out = FusedFrame(timings=result.timings)
     if fused:
         out.images["fused"] = encode_image(rgb_layout(result.fused, encoding), encoding)

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,6 +64,11 @@ class ThermalAGC:
 
     def reset(self) -> None:
         self.state = None
+
+    def advance(self, low: float, high: float, restarted: bool) -> None:
+        """Take over the state a frame graph computed with the same step (``frame.ops.agc_step``)."""
+        self.state = (low, high)
+        self.resets += restarted
 
     def __call__(self, gray: np.ndarray) -> tuple[float, float]:
         lo, median, hi = (float(v) for v in np.percentile(gray, (self.percentiles[0], 50.0, self.percentiles[1])))
@@ -113,16 +119,25 @@ class OutputSmoother:
 
     def __init__(self, smoothing: float = 0.8, noise: float = 0.03) -> None:
         self.smoothing, self.noise = smoothing, noise
-        self.state: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # previous IR, VIS, output
+        # previous IR, VIS, output; or the frame graph runtime that holds them (``continues``)
+        self.state: tuple[np.ndarray, np.ndarray, np.ndarray] | object | None = None
 
     def reset(self) -> None:
         self.state = None
+
+    def continues(self, holder: object) -> bool:
+        """For a frame fused by a frame graph that runs this filter on the state its runtime ``holder`` keeps:
+        whether that state continues this stream (False on the first frame, after a reset, after frames fused
+        another way or by another graph). From this frame on ``holder`` holds the state."""
+        held = self.state is holder
+        self.state = holder
+        return held
 
     def __call__(self, pair: PreparedPair, luma: np.ndarray) -> np.ndarray:
         if self.smoothing <= 0.0:
             return luma
         prev, out = self.state, luma
-        if prev is not None and prev[2].shape == luma.shape:
+        if isinstance(prev, tuple) and prev[2].shape == luma.shape:
             change = np.maximum(np.abs(pair.ir - prev[0]), np.abs(pair.vis - prev[1]))
             keep = self.smoothing * np.exp(-np.square(change / self.noise))
             out = (luma + keep * (prev[2] - luma)).astype(np.float32)
@@ -142,18 +157,21 @@ class AlignmentMonitor:
         self._busy = threading.Event()
         self._lock = threading.Lock()
 
-    def offer(self, pair: PreparedPair, ir_shape: tuple[int, int]) -> None:
-        """Called for every fused pair (cheap): starts a scoring every N-th pair when none is running."""
+    def offer(self, pair: PreparedPair | Callable[[], PreparedPair], ir_shape: tuple[int, int]) -> None:
+        """Called for every fused pair (cheap): starts a scoring every N-th pair when none is running. ``pair``
+        may be a function that prepares it (a frame graph prepares none): called in the scoring thread."""
         self._count += 1
         if not self.every_n or (self._count - 1) % self.every_n or self._busy.is_set():
             return
         self._busy.set()
         threading.Thread(target=self._score, args=(pair, ir_shape), daemon=True, name="alignment-score").start()
 
-    def _score(self, pair: PreparedPair, ir_shape: tuple[int, int]) -> None:
+    def _score(self, pair: PreparedPair | Callable[[], PreparedPair], ir_shape: tuple[int, int]) -> None:
         from ..registration.score import alignment_score, ir_to_grid
 
         try:
+            if callable(pair):
+                pair = pair()
             valid = ir_to_grid(np.ones(ir_shape, np.float32), pair.shape, self.homography)[1]
             value = alignment_score(pair.ir, pair.vis, valid)
             with self._lock:
@@ -203,8 +221,16 @@ class StreamTemporal:
 
     def thermal_range(self, gray: np.ndarray) -> tuple[float, float]:
         value = self.agc(gray)
-        if self.agc.resets != self._resets:  # a new scene: the masks restart too
+        if self.agc.resets != self._resets:  # a new scene: the masks and the output restart too
             self._resets = self.agc.resets
             self.masks.reset()
             self.output.reset()
         return value
+
+    def graph_agc(self, low: float, high: float, restarted: bool) -> None:
+        """The AGC step a frame graph took (it restarted its own output filter on a new scene)."""
+        self.agc.advance(low, high, restarted)
+        if restarted:
+            self._resets = self.agc.resets
+            self.masks.reset()
+
