@@ -231,3 +231,13 @@ def test_objective_options_against_noise_and_wash_out() -> None:
     assert intensity_loss(target, bright_ir, bright_vis, "saliency") == 0.0
     with pytest.raises(ConfigError, match="intensity_target"):
         FusionLoss(intensity_target="min")
+
+
+def test_box_mean_is_the_2d_box_with_replicate_border():
+    from sgdfuse_ros.models.layers import box_mean
+
+    x = torch.rand(1, 2, 23, 31, generator=torch.Generator().manual_seed(0))
+    for radius in (1, 4, 15):
+        padded = torch.nn.functional.pad(x, (radius,) * 4, mode="replicate")
+        reference = torch.nn.functional.avg_pool2d(padded, 2 * radius + 1, stride=1)
+        torch.testing.assert_close(box_mean(x, radius), reference, atol=1e-5, rtol=0)  # float rounding
