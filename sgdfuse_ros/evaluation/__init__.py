@@ -23,7 +23,7 @@ from tqdm import tqdm
 from ..datasets import Pair, find_pairs
 from ..errors import SGDFuseError
 from ..images import read_image, resize_to, thermal_to_float, to_gray_u8, visible_to_ycbcr, write_image
-from ..metrics import DEFAULT_METRICS, NOISE_METRICS, compute_metrics
+from ..metrics import DEFAULT_METRICS, MEDIAN, NOISE_METRICS, compute_metrics, summarise
 from ..metrics import to_gray_u8 as matlab_gray
 from ..pipeline import FusionPipeline, FusionResult
 from ..visualize import image_grid
@@ -38,9 +38,6 @@ class PairScore:
     pair: str
     metrics: dict[str, float] = field(default_factory=dict)
     error: str = ""
-
-
-MEDIAN = " med"  # suffix of a median column (the noise figures): shown in tables, never ranked
 
 
 @dataclass
@@ -70,11 +67,7 @@ class EvalResult:
         for s in self.scores:
             if not s.error:
                 groups.setdefault((s.dataset, s.method), []).append(s.metrics)
-        out = {}
-        for key, rows in groups.items():
-            out[key] = {m: float(np.mean([r[m] for r in rows])) for m in self.metric_names}
-            out[key].update({n + MEDIAN: float(np.median([r[n] for r in rows])) for n in self.noise_names})
-        return out
+        return {key: summarise(rows, self.metric_names, self.noise_names) for key, rows in groups.items()}
 
 
 def source_grays(pair: Pair) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -34,6 +34,7 @@ METRIC_NAMES: tuple[str, ...] = ("EN", "MI", "SD", "SF", "AG", "VIF", "Qabf", "S
 DEFAULT_METRICS: tuple[str, ...] = ("EN", "MI", "SD", "SF", "AG", "VIF", "Qabf", "SCD", "SSIM")
 # Not in the reference code (noise.py): lower is cleaner, so they are reported beside the nine, never ranked.
 NOISE_METRICS: tuple[str, ...] = ("NR", "OS")
+MEDIAN = " med"  # suffix of a median column (the noise figures): shown in tables, never ranked
 
 _Triple = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
 
@@ -78,8 +79,17 @@ def compute_metrics(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray,
         return {n: float(_METRICS[n][1](*(u8 if _METRICS[n][0] else f64))) for n in names}
 
 
+def summarise(rows: Sequence[dict[str, float]], metric_names: Sequence[str],
+              noise_names: Sequence[str] = NOISE_METRICS) -> dict[str, float]:
+    """One table row from per-image scores: the mean of each metric, the median of each noise figure
+    (``NR med``...: a few grainy images should not hide behind many clean ones)."""
+    return {**{m: float(np.mean([r[m] for r in rows])) for m in metric_names},
+            **{n + MEDIAN: float(np.median([r[n] for r in rows])) for n in noise_names}}
+
+
 __all__ = [
     "DEFAULT_METRICS",
+    "MEDIAN",
     "METRIC_NAMES",
     "NOISE_METRICS",
     "average_gradient",
@@ -103,6 +113,7 @@ __all__ = [
     "ssim",
     "ssim_pair",
     "standard_deviation",
+    "summarise",
     "to_gray_u8",
     "vif",
     "vifp_mscale",

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..images import to_gray_u8
-from ..metrics import DEFAULT_METRICS, NOISE_METRICS, compute_metrics
+from ..metrics import DEFAULT_METRICS, NOISE_METRICS, compute_metrics, summarise
 from ..metrics import to_gray_u8 as matlab_gray
 from .data import Sample, load_validation
 
@@ -47,9 +47,7 @@ def group_means(fuse: Fuse, samples: list[Sample]) -> GroupMeans:
     for s in samples:
         fused = fuse(s.ir, s.vis)
         per_group.setdefault(s.group, []).append(compute_metrics(fused, s.ir, s.vis, DEFAULT_METRICS + NOISE_METRICS))
-    return {g: {**{k: float(np.mean([r[k] for r in rs])) for k in DEFAULT_METRICS},
-                **{f"{k} med": float(np.median([r[k] for r in rs])) for k in NOISE_METRICS}}
-            for g, rs in per_group.items()}
+    return {g: summarise(rs, DEFAULT_METRICS) for g, rs in per_group.items()}
 
 
 def group_sizes(samples: list[Sample]) -> dict[str, int]:
