@@ -208,6 +208,41 @@ def test_saliency_prior_starts_as_a_choice_of_the_salient_source() -> None:
         build_model("stage1", output="blend", base_radius=2, detail_radius=2)
 
 
+def test_fixed_detail_gains_and_source_bound() -> None:
+    """Fixed gains replace the learned per-pixel gains; the bound keeps every pixel within the sources'
+    local range (a mid-layer gain above 1 alone would overshoot a step edge: a halo no source explains)."""
+    config = {"output": "blend", "base_radius": 7, "detail_radius": 1, "prior": "saliency"}
+    torch.manual_seed(0)
+    learned = build_model("stage1", **config).eval()
+    with torch.no_grad():
+        learned.head.bias.normal_()  # learned gains far from the fixed ones
+    ir = torch.full((1, 1, 48, 64), 0.2)
+    ir[..., 24:, 20:40] = 0.9  # a hot target on a cool background
+    vis = 0.4 + 0.02 * torch.randn(1, 1, 48, 64)
+    outputs = {}
+    for name, extra in {"fixed": {"detail_gains": [0.5, 1.5]}, "bounded": {"detail_gains": [0.5, 1.5],
+                                                                           "bound_radius": 3}}.items():
+        model = build_model("stage1", **config, **extra).eval()
+        model.load_state_dict(learned.state_dict())
+        other = build_model("stage1", **config, **extra).eval()  # other learned gain logits, same otherwise
+        state = learned.state_dict()
+        state["head.bias"] = state["head.bias"].clone()
+        state["head.bias"][2::2] += 3.0
+        other.load_state_dict(state)
+        with torch.inference_mode():
+            outputs[name] = model(ir, vis)
+            assert torch.equal(outputs[name], other(ir, vis))  # the s logits no longer matter
+    high = torch.nn.functional.max_pool2d(torch.cat([ir, vis], 1), 7, 1, 3).amax(1, keepdim=True)
+    low = -torch.nn.functional.max_pool2d(-torch.cat([ir, vis], 1), 7, 1, 3).amax(1, keepdim=True)
+    beyond = lambda f: (f - high).clamp(min=0) + (low - f).clamp(min=0)  # noqa: E731
+    assert beyond(outputs["fixed"]).max() > 0.02  # the mid gain overshoots at the target's edge
+    assert beyond(outputs["bounded"]).max() < 1e-6
+    with pytest.raises(ConfigError, match="detail_gains"):
+        build_model("stage1", **config, detail_gains=[0.5])
+    with pytest.raises(ConfigError, match="bound_radius"):
+        build_model("stage1", **config, bound_radius=-1)
+
+
 def test_objective_options_against_noise_and_wash_out() -> None:
     from sgdfuse_ros.training.losses import guided_smooth, saliency_target
 

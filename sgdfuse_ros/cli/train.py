@@ -55,6 +55,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--prior", choices=("average", "saliency"),
                    help="stage 1 blend output: the weights start at the average or at a saliency choice (GFF-like)")
     p.add_argument("--prior-sharpness", type=float, help="stage 1 blend output: sharpness of the saliency prior")
+    p.add_argument("--detail-gains", type=lambda t: [float(g) for g in t.split(",")],
+                   help="stage 1 blend output: fixed gain of each detail layer, e.g. 0.5,1.3 (default: learned)")
+    p.add_argument("--bound-radius", type=int,
+                   help="stage 1 blend output: clamp to the sources' range over a (2R+1)^2 window (default 0: off)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     add_refiner_arguments(p)
     p.set_defaults(func=run)
@@ -91,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     model_config = dict(recipe.model_config)
     if args.output is not None:
         model_config["output"] = args.output
-    for key in ("base_radius", "detail_radius", "prior", "prior_sharpness"):
+    for key in ("base_radius", "detail_radius", "prior", "prior_sharpness", "detail_gains", "bound_radius"):
         if getattr(args, key) is not None:
             model_config[key] = getattr(args, key)
     cfg = TrainConfig(

@@ -12,7 +12,9 @@
 (2 base_radius + 1)^2 box base and detail; the base is a per-pixel convex blend (w in [0, 1], smoothed
 over 5x5, so no grey lift and no rim beyond the sources), the detail a convex choice between the sources
 (a) times a bounded gain s in (0, MAX_DETAIL_GAIN): the grain can be at most that factor of the noisier
-source's. It starts as the average image (w = a = 1/2, s = 1).
+source's. It starts as the average image (w = a = 1/2, s = 1). ``detail_gains`` fixes each layer's gain s
+(the learned gain maps are then unused) and ``bound_radius`` clamps the output to the sources' local range, so
+that a mid-layer gain above 1 cannot draw a halo that no source explains (docs/stage1.md, third round).
 
 The heavy work (multi-scale convs, attention) runs at 1/2 and 1/4 resolution, so a 640x480 pair costs
 about a tenth of SeAFusion's full-resolution convolutions. The network predicts a residual on top of the
@@ -24,10 +26,12 @@ contrast. Inputs of any size are padded (replicate) to a multiple of 4 and the o
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
+from ..diffusion.condition import bound_to_sources
 from ..errors import ConfigError
 from .cross_attention import CrossModalFusion
 from .layers import ConvAct, box_mean, conv
@@ -52,7 +56,8 @@ class Stage1Net(nn.Module):
     def __init__(self, dim: int = 16, dim_low: int = 32, heads: int = 2, num_blocks: int = 2,
                  ffn_expansion: float = 2.0, detail_dim: int = 8, output: str = "residual",
                  base_radius: int = 2, detail_radius: int = 0, prior: str = "average",
-                 prior_sharpness: float = 2.0) -> None:
+                 prior_sharpness: float = 2.0, detail_gains: Sequence[float] | None = None,
+                 bound_radius: int = 0) -> None:
         super().__init__()
         if output not in OUTPUTS:
             raise ConfigError(f"stage1: output must be one of {OUTPUTS}, got {output!r}")
@@ -66,6 +71,14 @@ class Stage1Net(nn.Module):
         self.prior = prior  # blend output: what the weights start from (learned logits are added to it)
         self.prior_sharpness = prior_sharpness
         layers = 2 if detail_radius else 1
+        if detail_gains is not None and (len(detail_gains) != layers
+                                         or not all(0.0 <= g <= MAX_DETAIL_GAIN for g in detail_gains)):
+            raise ConfigError(f"stage1: detail_gains must be {layers} values in [0, {MAX_DETAIL_GAIN}], "
+                              f"got {detail_gains!r}")
+        if bound_radius < 0:
+            raise ConfigError(f"stage1: bound_radius must be >= 0, got {bound_radius}")
+        self.detail_gains = None if detail_gains is None else tuple(float(g) for g in detail_gains)
+        self.bound_radius = bound_radius  # blend output: > 0 clamps to the sources' local range
         self.detail = nn.Sequential(ConvAct(2, detail_dim), ConvAct(detail_dim, detail_dim))
         self.ir_stem = ConvAct(1, dim, 3, stride=2)
         self.vis_stem = ConvAct(1, dim, 3, stride=2)
@@ -115,8 +128,13 @@ class Stage1Net(nn.Module):
         for k, detail in enumerate(details):
             a_prior = self._saliency_logit(self._base(detail.abs(), SALIENCY_RADIUS)) if saliency else 0.0
             a = torch.sigmoid(a_prior + logits[:, 1 + 2 * k:2 + 2 * k])
-            s = MAX_DETAIL_GAIN * torch.sigmoid(logits[:, 2 + 2 * k:3 + 2 * k])
+            if self.detail_gains is None:
+                s = MAX_DETAIL_GAIN * torch.sigmoid(logits[:, 2 + 2 * k:3 + 2 * k])
+            else:
+                s = self.detail_gains[k]
             fused = fused + s * (a * detail[:, :1] + (1.0 - a) * detail[:, 1:])
+        if self.bound_radius:
+            fused = bound_to_sources(fused, x, self.bound_radius)
         return fused
 
     def _saliency_logit(self, saliency: torch.Tensor) -> torch.Tensor:
