@@ -151,3 +151,41 @@ def test_pairs_that_disagree_alone_are_registered_together_unless_the_camera_mov
     moved = cv2.warpPerspective(ir, _warp(0.0, 1.0, (40.0, 0.0), shape) @ warp, (shape[1], shape[0]))
     with pytest.raises(RegistrationError, match=r"disagree.*joint estimate aligns [01]"):
         calibrate([(warped, vis), (moved, vis)])  # the camera moved between the pairs
+
+
+def _offset_estimates(pairs, offsets, shape):
+    """The pairs' own estimates, each moved by an extra warp (as a sparse scene leaves a homography loose)."""
+    return [dataclasses.replace(e, homography=e.homography @ off)
+            for e, off in zip((estimate_pair(ir, vis) for ir, vis in pairs), offsets, strict=True)]
+
+
+def test_the_joint_estimate_starts_from_the_pairs_own_estimates(monkeypatch):
+    ir, vis = _pair()
+    shape = ir.shape[:2]
+    warp = _warp(3.0, 1.05, (12.0, -8.0), shape)
+    pairs = [(cv2.warpPerspective(ir, warp, (shape[1], shape[0])), vis)] * 2
+    loose = _offset_estimates(pairs, [_warp(0.0, 1.05, (0, 0), shape), _warp(0.0, 0.95, (0, 0), shape)], shape)
+    own = estimate_pair(ir, vis).homography
+    real = estimate._coarse_search
+    far = _warp(8.0, 1.0, (60.0, 40.0), (shape[0] // 4, shape[1] // 4))
+    # as on sparse scenes, whose averaged edge maps correlate too weakly for the coarse search: its candidates lie
+    # far from the warp, and ECC converges from the pairs' own estimates only
+    monkeypatch.setattr(estimate, "_coarse_search", lambda *a: [(v, far @ h) for v, h in real(*a)])
+    cal = calibrate(pairs, estimates=loose)
+    assert cal.joint and cal.pairs_used == 2
+    c = corners(shape)
+    assert np.linalg.norm(project(cal.homography, c) - project(own @ np.linalg.inv(warp), c), axis=1).mean() < 1.5
+
+
+
+def test_an_ambiguous_joint_estimate_is_refused(monkeypatch):
+    ir, vis = _pair()
+    shape = ir.shape[:2]
+    pairs = [(ir, vis)] * 2
+    loose = _offset_estimates(pairs, [_warp(0.0, 1.05, (0, 0), shape), _warp(0.0, 0.95, (0, 0), shape)], shape)
+    assert calibrate(pairs, estimates=loose).joint
+    real = estimate.estimate_joint
+    # as on sparse scenes: warps several px apart fit the pairs' averaged edges nearly as well
+    monkeypatch.setattr(estimate, "estimate_joint", lambda *a: dataclasses.replace(real(*a), margin=0.01))
+    with pytest.raises(RegistrationError, match=r"disagree.*joint estimate is ambiguous"):
+        calibrate(pairs, estimates=loose)
