@@ -18,10 +18,8 @@ previous homography).
 ``calibrate`` registers every pair alone and keeps the consensus (pairs whose warped corners agree; a single
 registered pair must be unambiguous, its margin at least ``MIN_MARGIN``, as nothing else corroborates it); the
 result is the mean of their corners. When the registered pairs do not agree (single sparse scenes can leave a
-homography's corners loose), ``estimate_joint`` estimates one warp from their edge maps averaged together (ECC
-from the coarse search's candidates and from the pairs' own estimates) and keeps the pairs it aligns (a majority
-is needed still); that warp too must be unambiguous (a margin of ``MIN_MARGIN``: on sparse scenes, warps several
-pixels apart fit the averaged edges nearly as well). ``model`` is fitted to the result (an affine or
+homography's corners loose), ``estimate_joint`` estimates one warp from their edge maps averaged together and
+keeps the pairs it aligns (a majority is needed still). ``model`` is fitted to the result (an affine or
 similarity is that model closest to the homography), which is checked (``geometry.check_homography``, with
 ``MIN_OVERLAP``) and scored before and after.
 A homography here maps an IR pixel (x, y, 1) to a visible pixel, the convention of ``PipelineConfig.homography``.
@@ -44,7 +42,7 @@ MIN_EDGE_FRACTION = 0.01  # "little structure": fewer pixels than this with a cl
 MIN_CORRELATION = 0.15  # a pair whose edge maps correlate less than this after registration is not registered
 MIN_SCORE = 0.1  # nor is one whose alignment score (score.py) at the estimate stays below this
 MIN_OVERLAP = 0.5  # fraction of the visible grid the warped IR image must cover
-MIN_MARGIN = 0.05  # a lone pair's (or joint) correlation must beat any distinct candidate's by this (train pairs)
+MIN_MARGIN = 0.05  # a lone pair's correlation must beat any distinct candidate's by this (chosen on train pairs)
 AGREE_PX = 6.0  # pairs agree when their corners lie within this many working pixels of the median
 ANGLES = (-6.0, -3.0, 0.0, 3.0, 6.0)  # degrees: rotations tried by the coarse search
 SCALES = (0.88, 0.94, 1.0, 1.06, 1.12)  # scales tried by the coarse search
@@ -210,16 +208,12 @@ def _composite(prepared: list[_Maps]) -> _Maps:
     return _Maps(vis.astype(np.float32), ir.astype(np.float32), prepared[0].to_native, prepared[0].to_work)
 
 
-def estimate_joint(pairs: list[tuple[np.ndarray, np.ndarray]], initial: np.ndarray | None = None,
-                   starts: tuple[np.ndarray, ...] = ()) -> PairEstimate:
+def estimate_joint(pairs: list[tuple[np.ndarray, np.ndarray]], initial: np.ndarray | None = None) -> PairEstimate:
     """One IR -> VIS homography for pairs of one camera pair (same sizes), from their edge maps together.
 
     The pairs share the warp, so their edge maps are averaged into one composite pair: the scenes' edges add up,
     and edges all over the image pin down a homography that one sparse scene leaves loose (its perspective).
-    ECC starts from the coarse search's candidates and from ``starts`` (IR -> VIS homographies in native pixels,
-    e.g. the pairs' own estimates: the averaged maps of sparse scenes correlate too weakly for the coarse search
-    to find the warp, but ECC converges near it from there). The margin compares all these refined warps. The
-    alignment score is the pairs' mean at the estimate.
+    The alignment score is the pairs' mean at the estimate.
     """
     prepared = [_prepare(ir, vis, initial) for ir, vis in pairs]
     failed = [m for m in prepared if isinstance(m, str)]
@@ -227,9 +221,7 @@ def estimate_joint(pairs: list[tuple[np.ndarray, np.ndarray]], initial: np.ndarr
         return PairEstimate(None, reason=failed[0])
     maps = _composite(prepared)
     s = np.diag([4.0, 4.0, 1.0])
-    begin = [s @ h @ np.linalg.inv(s) for _, h in _coarse_search(*_level(maps, 0.25))]
-    begin += [maps.to_work @ np.asarray(h, np.float64) @ np.linalg.inv(maps.to_native) for h in starts]
-    fits = [_ecc(maps, h, (0.5, 1.0)) for h in begin]
+    fits = [_ecc(maps, s @ h @ np.linalg.inv(s), (0.5, 1.0)) for _, h in _coarse_search(*_level(maps, 0.25))]
     corr, h = max(fits, key=lambda fit: fit[0])
     native = _native(maps, h)
     src = corners(maps.vis.shape)
@@ -291,10 +283,9 @@ def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], model: str = "homograp
     Every pair is registered alone (from ``previous``, default a plain resize); the estimates whose corners
     lie within ``AGREE_PX`` (working pixels) of the median form the consensus, which must hold a majority of
     the registered pairs and at least ``min_pairs``; the warp is their mean corners. Without such a consensus,
-    the warp is ``estimate_joint`` of the registered pairs (started also from their own estimates), the pairs it
-    aligns (alignment score at least ``MIN_SCORE``) must form that majority, and its margin reach ``MIN_MARGIN``.
-    ``model`` is fitted to the result. ``estimates``: the pairs' own ``estimate_pair`` results from ``previous``
-    when already known (they are copied, not changed).
+    the warp is ``estimate_joint`` of the registered pairs, and the pairs it aligns (alignment score at least
+    ``MIN_SCORE``) must form that majority. ``model`` is fitted to the result. ``estimates``: the pairs' own
+    ``estimate_pair`` results from ``previous`` when already known (they are copied, not changed).
     """
     if model not in MODELS:
         raise InputError(f"registration model must be one of {', '.join(MODELS)}, got {model!r}")
@@ -321,22 +312,14 @@ def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], model: str = "homograp
     if agree.sum() < needed:
         # single sparse scenes can leave a homography loose (they disagree at the corners): estimate it from all
         # the registered pairs together, and keep the pairs it aligns (alignment score at least MIN_SCORE)
-        # from the coarse search and from the pairs' own estimates (and their median), near which ECC converges
-        # where the averaged edge maps of sparse scenes correlate too weakly for the coarse search
-        starts = (_from_corners(src, np.median(warped, axis=0)), *(estimates[k].homography for k in good))
-        joint = estimate_joint([pairs[k] for k in good], previous, starts)
+        joint = estimate_joint([pairs[k] for k in good], previous)
         fit = np.array([not joint.reason and pair_score(*map(_gray, pairs[k]), joint.homography) >= MIN_SCORE
                         for k in good])
-        disagree = (f"the pairs disagree: {int(agree.sum())} of {len(good)} registered pairs agree within "
-                    f"{AGREE_PX:g} px (need {needed}; corner spread up to {dist.max():.0f} px), and their joint "
-                    f"estimate")
         if fit.sum() < needed:
-            raise RegistrationError(f"{disagree} aligns {int(fit.sum())} "
+            raise RegistrationError(f"the pairs disagree: {int(agree.sum())} of {len(good)} registered pairs agree "
+                                    f"within {AGREE_PX:g} px (need {needed}; corner spread up to {dist.max():.0f} "
+                                    f"px), and their joint estimate aligns {int(fit.sum())} "
                                     f"({joint.reason or 'alignment score below ' + str(MIN_SCORE)})")
-        if joint.margin < MIN_MARGIN:  # sparse scenes: warps several px apart fit the averaged edges as well
-            raise RegistrationError(f"{disagree} is ambiguous: another warp fits their edges nearly as well "
-                                    f"(correlation margin {joint.margin:.3f} < {MIN_MARGIN}); give pairs with "
-                                    f"more structure")
         for k, ok in zip(good, fit, strict=True):
             if not ok:
                 estimates[k].reason = "not aligned by the pairs' joint estimate"
@@ -352,13 +335,11 @@ def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], model: str = "homograp
         raise RegistrationError(f"ambiguous: another warp fits the edges nearly as well (correlation margin "
                                 f"{estimates[good[0]].margin:.3f} < {MIN_MARGIN}); give more pairs")
     used = int(agree.sum())
-    h = fit_model(_from_corners(src, warped[agree].mean(axis=0)), ir_shape, model)
+    mean_corners = warped[agree].mean(axis=0)
+    h = fit_model(cv2.getPerspectiveTransform(src.astype(np.float32), mean_corners.astype(np.float32)), ir_shape,
+                  model)
     residual = float(np.sqrt((np.linalg.norm(warped[agree] - project(h, src), axis=2) ** 2).mean()))
     return finish(h, model, pairs, previous, used, residual, estimates)
-
-
-def _from_corners(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    return cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32)).astype(np.float64)
 
 
 def finish(h: np.ndarray, model: str, pairs: list[tuple[np.ndarray, np.ndarray]], previous: np.ndarray | None,
