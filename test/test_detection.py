@@ -300,6 +300,36 @@ def test_det_eval_driver_scores_caches_and_compares(tmp_path: Path) -> None:
                                atol=1e-3)  # cached scores are rounded to 4 decimals
 
 
+def test_det_eval_reference_gives_paired_differences(tmp_path: Path) -> None:
+    from sgdfuse_ros.config import pipeline_from_spec
+    from sgdfuse_ros.detection.report import markdown_tables
+    from sgdfuse_ros.detection.task_eval import DetEvalConfig, run_det_eval, source_image
+
+    dataset = write_synthetic_set(tmp_path / "set", ["00001D", "00002N", "00003D", "00004N"])
+    _, average = pipeline_from_spec("average")
+    fusers = {"average": lambda pair: average.fuse_files(pair.ir, pair.vis).fused,
+              "dim": lambda pair: source_image(pair, "vis")}  # another "fusion": the dim VIS people
+    with pytest.raises(InputError, match="reference must be one of the fused inputs"):
+        DetEvalConfig(inputs=("ir", "vis", "average"), reference="ir")
+    config = DetEvalConfig(inputs=("ir", "vis", "average", "dim"), dataset=str(dataset), detectors=("hog",),
+                           protocols=("common",), resamples=50, reference="average",
+                           cache_dir=tmp_path / "cache")
+    report = run_det_eval(config, fusers)
+    assert {(d.input, d.reference) for d in report.differences} == {
+        ("average", "ir"), ("average", "vis"), ("dim", "ir"), ("dim", "vis"), ("dim", "average")}
+    ap = {(r.input, r.split): r.estimate.ap for r in report.rows}
+    for d in (d for d in report.differences if d.reference == "average"):
+        assert d.difference == pytest.approx(ap[("dim", d.split)] - ap[("average", d.split)])
+        samples = [report.samples[("hog", "common", n, d.split, "person")] for n in ("dim", "average")]
+        assert (d.low, d.high) == paired_difference(*samples)  # the one paired bootstrap, same resamples
+    night = next(d for d in report.differences if d.reference == "average" and d.split == "night")
+    assert night.difference != 0  # the two inputs do differ, so the checks above are not 0 == 0
+    table = markdown_tables(report)
+    assert "| − IR | − VIS | − average | vs better single |" in table
+    assert f"| hog | person | night | dim | {ap[('dim', 'night')]:.3f} |" in table
+    assert f"| {night.difference:+.3f} [{night.low:+.2f}, {night.high:+.2f}] |" in table
+
+
 def test_eval_task_det_cli_writes_tables_and_figure(tmp_path: Path) -> None:
     import json
 
@@ -308,10 +338,11 @@ def test_eval_task_det_cli_writes_tables_and_figure(tmp_path: Path) -> None:
     dataset = write_synthetic_set(tmp_path / "set", ["00001D", "00002N", "00003N"])
     out = tmp_path / "out"
     code = main(["eval", "--task", "det", "--datasets", str(dataset), "--methods", "average,maxabs",
-                 "--detectors", "hog", "--resamples", "30", "--det-cache", str(tmp_path / "cache"), "-o", str(out)])
+                 "--detectors", "hog", "--resamples", "30", "--det-reference", "average",
+                 "--det-cache", str(tmp_path / "cache"), "-o", str(out)])
     assert code == 0
     summary = (out / "det_summary.md").read_text()
-    assert "| maxabs | fusion |" in summary and "Fused minus single modality" in summary
+    assert "| maxabs | fusion |" in summary and "Fused minus single modality and minus average" in summary
     rows = json.loads((out / "det_ap50.json").read_text())["ap50"]
     assert {r["input"] for r in rows} == {"ir", "vis", "average", "maxabs"}
     assert (out / "det_ap50.csv").read_text().startswith("detector,protocol,input,labels,split,class,ap50")

@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--det-train-sets", default="",
                    help="labelled sets added to every training fold of the tiny detector (default: none; "
                         "msrs_train30's IR is not registered to its VIS/labels, see docs/detection.md)")
+    g.add_argument("--det-reference", default="",
+                   help="one of --methods, written as there: every other fused input also minus it, paired "
+                        "(e.g. a previous default); default: only minus IR and minus VIS")
     g.add_argument("--det-folds", type=int, default=5, help="cross-validation folds over the evaluation set")
     g.add_argument("--det-steps", type=int, default=1200, help="training steps of the tiny detector per fold")
     g.add_argument("--det-batch", type=int, default=8, help="training batch of the tiny detector")
@@ -84,6 +87,7 @@ def labelled_dataset(datasets: str) -> str:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from ..config import config_from_spec
     from ..detection.hog import HogConfig
     from ..detection.report import night_figure, write_tables
     from ..detection.task_eval import DetEvalConfig, busiest_night_pair, run_det_eval
@@ -99,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         detectors=tuple(split_list(args.detectors)), protocols=tuple(split_list(args.det_labels)),
         tiny_protocols=tuple(split_list(args.det_tiny_labels)),
         tiny_inputs=None if args.det_tiny_inputs == "all" else tuple(split_list(args.det_tiny_inputs)),
+        reference=config_from_spec(args.det_reference)[0] if args.det_reference else "",
         resamples=args.resamples, seed=args.seed, limit=args.limit, hog=HogConfig(),
         tiny=TrainConfig(steps=args.det_steps, batch=args.det_batch, folds=args.det_folds, seed=args.seed),
         cache_dir=Path(args.det_cache))

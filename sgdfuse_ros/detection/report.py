@@ -66,22 +66,26 @@ def _difference_lines(report: DetReport) -> list[str]:
     common = (r for r in report.rows if r.protocol == "common")
     points = {(r.detector, r.input, r.split, r.cls): r.estimate.ap for r in common}
     diffs = {(d.detector, d.cls, d.split, d.input, d.reference): d for d in report.differences}
-    lines = ["### Fused minus single modality (common labels, paired bootstrap 95 % intervals)", "",
+    reference = report.config.reference
+    extra = [reference] if reference else []
+    lines = ["### Fused minus single modality" + (f" and minus {reference}" if reference else "") +
+             " (common labels, paired bootstrap 95 % intervals)", "",
              "`>` / `<`: the interval of the difference lies above / below 0; `≈`: it contains 0.", "",
-             "| detector | class | split | fused input | AP50 | − IR | − VIS | vs better single |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| detector | class | split | fused input | AP50 | − IR | − VIS | " +
+             "".join(f"− {r} | " for r in extra) + "vs better single |",
+             "|---|---|---|---|---|---|---|" + "---|" * len(extra) + "---|"]
     fused = [i for i in report.config.inputs if i not in SOURCES]
     for detector in report.config.detectors:
         for cls in (CLASSES[c] for c in detector_classes(detector)):
             for split, name in ((s, n) for s in ("night", "day", "all") for n in fused):
-                vs = {ref: diffs.get((detector, cls, split, name, ref)) for ref in SOURCES}
-                if not all(vs.values()):
+                vs = {ref: diffs.get((detector, cls, split, name, ref)) for ref in report.config.references()}
+                if not all(vs[ref] for ref in SOURCES):
                     continue
                 ap = {ref: points[(detector, ref, split, cls)] for ref in (*SOURCES, name)}
                 better = max(SOURCES, key=ap.__getitem__)
                 d = vs[better]
                 sign = ">" if d.low > 0 else "<" if d.high < 0 else "≈"
-                cells = [f"{vs[r].difference:+.3f} [{vs[r].low:+.2f}, {vs[r].high:+.2f}]" for r in SOURCES]
+                cells = [f"{v.difference:+.3f} [{v.low:+.2f}, {v.high:+.2f}]" if v else "" for v in vs.values()]
                 cells = [f"{ap[name]:.3f}", *cells, f"{sign} {better.upper()}"]
                 lines.append(f"| {detector} | {cls} | {split} | {name} | " + " | ".join(cells) + " |")
     return [*lines, ""]

@@ -52,6 +52,7 @@ class DetEvalConfig:
     protocols: tuple[str, ...] = PROTOCOLS
     tiny_inputs: tuple[str, ...] | None = None  # inputs the tiny detector is trained on; None = all
     tiny_protocols: tuple[str, ...] = ("common",)  # each protocol of IR/VIS is one more training
+    reference: str = ""  # a fused input also subtracted from every other fused one (paired); "" = none
     resamples: int = 1000
     seed: int = 0
     limit: int | None = None
@@ -65,7 +66,13 @@ class DetEvalConfig:
         if bad or not self.inputs or not self.detectors or not self.protocols:
             raise InputError(f"det eval: detectors must be in {DETECTORS}, protocols in {PROTOCOLS}, and at "
                              f"least one input; got {self.detectors}, {self.protocols}, {self.inputs}")
+        if self.reference and (self.reference not in self.inputs or self.reference in SOURCES):
+            raise InputError(f"det eval: the reference must be one of the fused inputs "
+                             f"{[i for i in self.inputs if i not in SOURCES]}, got {self.reference!r}")
 
+    def references(self) -> tuple[str, ...]:
+        """The inputs every fused input is compared with: IR, VIS and the reference if any."""
+        return (*SOURCES, *([self.reference] if self.reference else []))
 
     def protocols_of(self, detector: str) -> tuple[str, ...]:
         return self.protocols if detector == "hog" else self.tiny_protocols
@@ -239,13 +246,15 @@ def score(report: DetReport, detector: str, protocol: str, input_name: str, vari
             report.samples[(detector, protocol, input_name, split, CLASSES[c])] = samples
 
 
-def compare_to_sources(report: DetReport) -> None:
-    """Paired bootstrap intervals of AP(fused) - AP(IR) and - AP(VIS) under the common labels."""
+def compare_to_references(report: DetReport) -> None:
+    """Paired bootstrap intervals of AP(fused) - AP(IR), - AP(VIS) and - AP(reference) under the common labels."""
     points = {(r.detector, r.protocol, r.input, r.split, r.cls): r.estimate.ap for r in report.rows}
     for (detector, protocol, name, split, cls), samples in report.samples.items():
         if protocol != "common" or name in SOURCES:
             continue
-        for ref in SOURCES:
+        for ref in report.config.references():
+            if ref == name:
+                continue
             ref_samples = report.samples.get((detector, protocol, ref, split, cls))
             if ref_samples is None:
                 continue
@@ -324,7 +333,7 @@ def run_det_eval(config: DetEvalConfig, fusers: Mapping[str, Callable[[Pair], np
             score(report, detector, protocol, name, variant, detections, labels)
             if protocol == "common" and figure_pair in detections:
                 report.figure_detections[(detector, name)] = {figure_pair: detections[figure_pair]}
-    compare_to_sources(report)
+    compare_to_references(report)
     return report
 
 
