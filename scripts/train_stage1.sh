@@ -68,3 +68,16 @@ done
 $PY -m sgdfuse_ros select --overwrite sgdfuse_ros/weights/stage1.pt runs/stage1_prior/model.pt \
     runs/stage1_prior_g13/model.pt --out docs/results/issue22_stage1_selection
 $PY -m sgdfuse_ros ship --overwrite runs/stage1_prior/model.pt sgdfuse_ros/weights/stage1.pt
+
+# 6. Issue 22, third round (docs/stage1.md): no training. The shipped (step 5) network with fixed detail gains
+#    (fine, mid) in place of its learned gain maps and its output clamped to the sources' 7x7 range; one run of
+#    the rule over the second-round stage1.pt (commit b073fd2) and four gain pairs; the selected one is shipped.
+for v in "0.5,1.3 f05_m13" "0.4,1.3 f04_m13" "0.5,1.2 f05_m12" "0.6,1.3 f06_m13"; do
+  set -- $v
+  PYTHONPATH=. $PY scripts/stage1_output.py sgdfuse_ros/weights/stage1.pt runs/coring/s1_$2_b3.pt \
+      --detail-gains $1 --bound-radius 3
+done
+$PY -m sgdfuse_ros select --overwrite sgdfuse_ros/weights/stage1.pt runs/coring/s1_f05_m13_b3.pt \
+    runs/coring/s1_f04_m13_b3.pt runs/coring/s1_f05_m12_b3.pt runs/coring/s1_f06_m13_b3.pt \
+    --out docs/results/issue22_third_selection
+$PY -m sgdfuse_ros ship --overwrite runs/coring/s1_f05_m13_b3.pt sgdfuse_ros/weights/stage1.pt

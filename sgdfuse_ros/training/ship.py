@@ -46,6 +46,7 @@ def manifest_entry(path: Path) -> dict[str, Any]:
     loss = FusionLoss(**meta.get("train_config", {}).get("loss", {}))
     return {
         "model": info["model"], "config": info["config"], "command": meta.get("command", ""),
+        **({"output_options": meta["output_options"]} if "output_options" in meta else {}),
         "train_config": meta.get("train_config", {}), "data": meta.get("data", {}),
         "datasets": {"image_sets": list(TRAIN_IMAGE_SETS), "video_clips": [f"m3svd/{c}" for c in TRAIN_CLIPS],
                      "video_frame_stride": "--video-stride in the command (default 10)",
