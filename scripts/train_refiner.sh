@@ -113,7 +113,7 @@ $PY scripts/contrast_frontier.py --out docs/results/contrast_frontier
 #     student's weights with a bounded output (3) / a base-layer-only stretch (7) / both, scored by the rule
 #     against stage 1 (run before the config groups landed, as sgdfuse:refiner_weights=...).
 for v in "b3 --bound-radius 3" "t7 --base-radius 7" "b3t7 --bound-radius 3 --base-radius 7"; do
-  set -- $v; PYTHONPATH=. $PY scripts/refiner_output.py sgdfuse_ros/weights/refiner_student.pt runs/student_$1.pt "${@:2}"
+  set -- $v; PYTHONPATH=. $PY scripts/output_options.py sgdfuse_ros/weights/refiner_student.pt runs/student_$1.pt "${@:2}"
 done
 $PY -m sgdfuse_ros select --overwrite sgdfuse sgdfuse:refiner.weights=runs/student_b3.pt sgdfuse:refiner.weights=runs/student_t7.pt \
     sgdfuse:refiner.weights=runs/student_b3t7.pt --baselines stage1 --out runs/sel_refiner_output

@@ -74,7 +74,7 @@ $PY -m sgdfuse_ros ship --overwrite runs/stage1_prior/model.pt sgdfuse_ros/weigh
 #    the rule over the second-round stage1.pt (commit b073fd2) and four gain pairs; the selected one is shipped.
 for v in "0.5,1.3 f05_m13" "0.4,1.3 f04_m13" "0.5,1.2 f05_m12" "0.6,1.3 f06_m13"; do
   set -- $v
-  PYTHONPATH=. $PY scripts/stage1_output.py sgdfuse_ros/weights/stage1.pt runs/coring/s1_$2_b3.pt \
+  PYTHONPATH=. $PY scripts/output_options.py sgdfuse_ros/weights/stage1.pt runs/coring/s1_$2_b3.pt \
       --detail-gains $1 --bound-radius 3
 done
 $PY -m sgdfuse_ros select --overwrite sgdfuse_ros/weights/stage1.pt runs/coring/s1_f05_m13_b3.pt \

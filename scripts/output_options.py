@@ -1,0 +1,63 @@
+"""Write a copy of a checkpoint with its output options set (same weights, new model config or diffusion meta).
+
+    .venv/bin/python scripts/output_options.py sgdfuse_ros/weights/refiner_student.pt runs/student_b3.pt \
+        --bound-radius 3 --base-radius 7
+    .venv/bin/python scripts/output_options.py sgdfuse_ros/weights/stage1.pt runs/coring/s1_f05_m13_b3.pt \
+        --detail-gains 0.5,1.3 --bound-radius 3
+
+Refiner checkpoints (docs/refiner.md, "Bounded output"): --bound-radius R clamps the refined luma to [min, max]
+of [initial, IR, VIS] over a (2R+1)^2 window (no rim or halo beyond the sources); --base-radius R makes the
+contrast stretch map the (2R+1)^2 base layer only, the detail keeping gain 1 (no global stretch of the grain).
+Stage-1 blend checkpoints (docs/stage1.md, "Issue 22, third round"): --detail-gains a fixed gain for each detail
+layer (fine, mid) in place of the learned per-pixel gains; --bound-radius R clamps the output to [min, max] of
+IR and VIS over a (2R+1)^2 window. 0 turns a radius off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sgdfuse_ros.models.build import read_checkpoint
+
+
+def set_refiner(ckpt: dict[str, Any], args: argparse.Namespace) -> str:
+    diffusion = ckpt["meta"]["diffusion"]
+    diffusion["bound_radius"] = args.bound_radius
+    if diffusion.get("stretch"):
+        diffusion["stretch"]["base_radius"] = args.base_radius
+    return f"bound_radius {args.bound_radius}, base_radius {args.base_radius}"
+
+
+def set_stage1(ckpt: dict[str, Any], args: argparse.Namespace) -> str:
+    if ckpt["config"].get("output") != "blend":
+        raise SystemExit(f"{args.src}: stage 1 options need a blend-output checkpoint")
+    ckpt["config"]["detail_gains"] = args.detail_gains
+    ckpt["config"]["bound_radius"] = args.bound_radius
+    return f"detail_gains {args.detail_gains}, bound_radius {args.bound_radius}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("src")
+    parser.add_argument("dst")
+    parser.add_argument("--bound-radius", type=int, default=0)
+    parser.add_argument("--base-radius", type=int, default=0, help="refiner only")
+    parser.add_argument("--detail-gains", type=lambda t: [float(g) for g in t.split(",")], help="stage 1 only")
+    args = parser.parse_args()
+    ckpt = read_checkpoint(args.src)
+    changed = set_refiner(ckpt, args) if "diffusion" in ckpt["meta"] else set_stage1(ckpt, args)
+    ckpt["meta"]["output_options"] = "python scripts/output_options.py " + shlex.join(sys.argv[1:])
+    Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
+    torch.save(ckpt, args.dst)
+    print(f"wrote {args.dst}: {changed}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
