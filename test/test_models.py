@@ -241,6 +241,8 @@ def test_fixed_detail_gains_and_source_bound() -> None:
         build_model("stage1", **config, detail_gains=[0.5])
     with pytest.raises(ConfigError, match="bound_radius"):
         build_model("stage1", **config, bound_radius=-1)
+    with pytest.raises(ConfigError, match="output='blend'"):
+        build_model("stage1", bound_radius=3)
 
 
 def test_objective_options_against_noise_and_wash_out() -> None:

@@ -77,6 +77,8 @@ class Stage1Net(nn.Module):
                               f"got {detail_gains!r}")
         if bound_radius < 0:
             raise ConfigError(f"stage1: bound_radius must be >= 0, got {bound_radius}")
+        if output != "blend" and (detail_gains is not None or bound_radius):
+            raise ConfigError("stage1: detail_gains and bound_radius need output='blend'")
         self.detail_gains = None if detail_gains is None else tuple(float(g) for g in detail_gains)
         self.bound_radius = bound_radius  # blend output: > 0 clamps to the sources' local range
         self.detail = nn.Sequential(ConvAct(2, detail_dim), ConvAct(detail_dim, detail_dim))
