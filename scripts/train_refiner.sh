@@ -129,3 +129,16 @@ $PY -m sgdfuse_ros select --overwrite "sgdfuse:$S1" "sgdfuse:$S1:refiner.weights
 mkdir -p docs/results/issue22_refiner_selection
 cp runs/sel_refiner_prior1/selection.json docs/results/issue22_refiner_selection/
 $PY -m sgdfuse_ros ship --overwrite runs/student_t7.pt sgdfuse_ros/weights/refiner_student.pt
+
+# 12. Issue 22, third round (docs/refiner.md): teacher and 1-evaluation student retrained on the third-round
+#     stage 1; one run of the rule against stage 1. Selected (13 of 18 wins vs the shipped student's 10) but
+#     NOT shipped: its overshoot doubles on the video frames (OS med 1.43 vs 0.70) and the session had no time
+#     left to score it on the evaluation sets and the detection check.
+$PY -m sgdfuse_ros train refiner --out runs/teacher_r3 --steps 2000 --batch 4 --crop 96 --lr 1e-3 --seed 0 \
+    --val-every 1000 --threads 1 --resume --no-progress
+$PY -m sgdfuse_ros train distill --teacher runs/teacher_r3/model.pt --out runs/student_r3 --student-steps 1 \
+    --teacher-steps 4 --seed 0 --threads 2 --resume --no-progress
+PYTHONPATH=. $PY scripts/output_options.py runs/student_r3/model.pt runs/student_r3_t7.pt --base-radius 7
+$PY -m sgdfuse_ros select sgdfuse:runtime.backend=cpu sgdfuse:runtime.backend=cpu:refiner.weights=runs/student_r3_t7.pt \
+    sgdfuse:runtime.backend=cpu:refiner.weights=runs/student_r3/model.pt --baselines stage1 \
+    --out docs/results/issue22_third_selection/refiner_retrain
