@@ -2,10 +2,10 @@
 
 Some sets' pairs are offset each in its own way (msrs_train30: 30-80 px at the corners, IR-VIS edge
 correlation near 0 at a plain resize), so their pairs do not share one warp and cannot stand in for a rig in
-``registration_synthetic.py``. This writes the pairs that register alone (alignment score at least
-``MIN_SCORE``), the IR image warped by the pair's own estimate onto the visible grid, to ``OUT/ir`` + ``OUT/vi``
-(a folder the synthetic check takes as a set; outside the repository: the data's licences), so the synthetic
-warps are measured against the pairs' own registration, as the check's warp error is.
+``registration_synthetic.py``. This writes the pairs that register alone (``estimate_pair``
+refuses none of its checks), the IR image warped by the pair's own estimate onto the visible grid, to
+``OUT/ir`` + ``OUT/vi`` (a folder the synthetic check takes as a set; outside the repository: the data's
+licences), so the synthetic warps are measured against the pairs' own registration, as the check's warp error is.
 
     .venv/bin/python scripts/registration_own.py msrs_train30 /tmp/msrs_train30_own
 """
