@@ -7,7 +7,10 @@
 
 Refiner checkpoints (docs/refiner.md, "Bounded output"): --bound-radius R clamps the refined luma to [min, max]
 of [initial, IR, VIS] over a (2R+1)^2 window (no rim or halo beyond the sources); --base-radius R makes the
-contrast stretch map the (2R+1)^2 base layer only, the detail keeping gain 1 (no global stretch of the grain).
+contrast stretch map the (2R+1)^2 base layer only, the detail keeping gain 1 (no global stretch of the grain);
+--source-bound-radius R clamps the final refined luma to [min, max] of the raw IR and VIS over a (2R+1)^2 window;
+--no-residual (a diagnostic, not an option to ship) zeroes the head's output convolution, so the refiner outputs
+its contrast map of the initial fusion alone: what the tone map does without the network.
 Stage-1 blend checkpoints (docs/stage1.md, "Issue 22, third round"): --detail-gains a fixed gain for each detail
 layer (fine, mid) in place of the learned per-pixel gains; --bound-radius R clamps the output to [min, max] of
 IR and VIS over a (2R+1)^2 window. 0 turns a radius off.
@@ -29,9 +32,14 @@ from sgdfuse_ros.models.build import read_checkpoint
 def set_refiner(ckpt: dict[str, Any], args: argparse.Namespace) -> str:
     diffusion = ckpt["meta"]["diffusion"]
     diffusion["bound_radius"] = args.bound_radius
+    diffusion["source_bound_radius"] = args.source_bound_radius
     if diffusion.get("stretch"):
         diffusion["stretch"]["base_radius"] = args.base_radius
-    return f"bound_radius {args.bound_radius}, base_radius {args.base_radius}"
+    if args.no_residual:  # tanh(0) = 0: a zero residual over the contrast-normalised initial fusion
+        for key in ("head.out.weight", "head.out.bias"):
+            ckpt["state_dict"][key].zero_()
+    return (f"bound_radius {args.bound_radius}, source_bound_radius {args.source_bound_radius}, "
+            f"base_radius {args.base_radius}{', no residual' if args.no_residual else ''}")
 
 
 def set_stage1(ckpt: dict[str, Any], args: argparse.Namespace) -> str:
@@ -48,6 +56,8 @@ def main() -> int:
     parser.add_argument("dst")
     parser.add_argument("--bound-radius", type=int, default=0)
     parser.add_argument("--base-radius", type=int, default=0, help="refiner only")
+    parser.add_argument("--source-bound-radius", type=int, default=0, help="refiner only")
+    parser.add_argument("--no-residual", action="store_true", help="refiner only: a diagnostic (the tone map alone)")
     parser.add_argument("--detail-gains", type=lambda t: [float(g) for g in t.split(",")], help="stage 1 only")
     args = parser.parse_args()
     ckpt = read_checkpoint(args.src)

@@ -10,7 +10,10 @@ same input gives the same output). The shipped weights are ``refiner_teacher.pt`
 ``refiner_student.pt`` (the distilled few-step student that the default pipeline runs). No masks this frame
 (``{}``) means zero masks. With ``bound_radius`` > 0 in the checkpoint's diffusion meta the refined luma is
 clamped to the local range of [initial, IR, VIS] (``diffusion.condition.bound_to_sources``,
-inside ``diffusion.graph.RefinerGraph``, so every backend and the frame graph clamp the same way).
+inside ``diffusion.graph.RefinerGraph``, so every backend and the frame graph clamp the same way). That range
+is of the contrast-normalised images; ``source_bound_radius`` > 0 clamps the final refined luma to the local
+range of the raw IR and VIS instead (after the sampler, here and in ``frame.graph.FrameGraph``): no pixel
+leaves what the two cameras show nearby, so the overshoot figure OS (radius 3) is 0 for a radius of 3.
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ def check_diffusion_meta(meta: dict[str, Any]) -> None:
         raise ConfigError(f"diffusion residual_mu must be a finite number > 0, got {mu!r}")
     if not isinstance(diff["schedule"], str) or not isinstance(diff["mode"], str):
         raise ConfigError("diffusion schedule and mode must be names")
+    for key in ("bound_radius", "source_bound_radius"):
+        radius = diff.get(key, 0)
+        if isinstance(radius, bool) or not isinstance(radius, int) or radius < 0:
+            raise ConfigError(f"diffusion {key} must be an integer >= 0, got {radius!r}")
 
 
 class DiffusionRefiner:
@@ -68,6 +75,7 @@ class DiffusionRefiner:
         self.mu = float(diff["residual_mu"])
         self.stretch: dict[str, float] | None = diff.get("stretch")  # contrast normalisation, fitted per frame
         self.bound_radius = int(diff.get("bound_radius", 0))  # 0: the refined luma is not clamped
+        self.source_bound_radius = int(diff.get("source_bound_radius", 0))  # 0: not clamped to the raw sources
         self.steps = int(steps if steps else diff["steps"])
         if not 1 <= self.steps <= self.schedule.timesteps:
             raise ConfigError(f"refiner steps must lie in 1..{self.schedule.timesteps}, got {self.steps}")
@@ -85,7 +93,7 @@ class DiffusionRefiner:
     def __call__(self, pair: PreparedPair, initial: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
         import torch
 
-        from .diffusion.condition import initial_noise
+        from .diffusion.condition import bound_to_sources, initial_noise
         from .diffusion.contrast import ContrastStretch
 
         if initial.shape != pair.shape:
@@ -104,6 +112,9 @@ class DiffusionRefiner:
             else:  # the graph every backend runs, here on ``device``
                 noise = initial_noise((1, 1, *pair.shape), self.noise)
                 refined = self.sampler(*(t.to(self.device) for t in (*tensors, noise))).float().cpu()
+            if self.source_bound_radius:
+                raw = torch.from_numpy(np.stack([pair.ir, pair.vis]).astype(np.float32))[None]
+                refined = bound_to_sources(refined, raw, self.source_bound_radius)
             return refined[0, 0].numpy()
 
 

@@ -254,6 +254,7 @@ def test_the_refiner_output_options_match_the_per_stage_refiner(tmp_path, sample
 
     ckpt = read_checkpoint(WEIGHTS_DIR / "refiner_student.pt")  # the student with both options set
     ckpt["meta"]["diffusion"]["bound_radius"] = 3
+    ckpt["meta"]["diffusion"]["source_bound_radius"] = 3
     ckpt["meta"]["diffusion"]["stretch"]["base_radius"] = 7
     torch.save(ckpt, tmp_path / "student.pt")
     config = config_from_spec("default")[1].replace({"runtime.backend": "cpu",

@@ -282,3 +282,71 @@ def test_base_only_stretch_keeps_the_detail_gain_at_one():
     based = (s.base_only(base + grain, 3) - s.base_only(base, 3))[5:-5, 5:-5]
     assert full.std() > 1.8 * grain.std()  # a global stretch multiplies it
     assert based.std() < 1.25 * grain.std()  # the base-only map does not (the 7x7 mean of it is stretched)
+
+
+def test_source_bound_keeps_the_refined_luma_within_the_raw_sources_local_range(tmp_path):
+    """``source_bound_radius``: the contrast map alone (a zero residual) pushes the darkest pixels of a
+    low-contrast frame to 0 and the brightest towards 1, beyond both raw sources; with the bound each pixel
+    stays within [min, max] of raw IR and VIS over its (2r+1)^2 window, so OS (radius 3) is 0."""
+    from sgdfuse_ros.metrics.noise import overshoot
+
+    net = build_model("refiner_unet", **SMALL)
+    with torch.no_grad():
+        net.head.out.weight.zero_()
+        net.head.out.bias.zero_()
+    stretch = {"low": 1.0, "high": 99.0, "knee": 0.9}
+    ir = (rng.random((32, 40)) * 0.2 + 0.4).astype(np.float32)
+    vis = (rng.random((32, 40)) * 0.2 + 0.4).astype(np.float32)
+    pair = prepare_pair((ir * 255).astype(np.uint8), (vis * 255).astype(np.uint8))
+    initial = (pair.ir + pair.vis) / 2
+    outputs = {}
+    for radius in (0, 3):
+        meta = {"diffusion": {**DIFFUSION, "stretch": stretch, "source_bound_radius": radius}}
+        ckpt = save_checkpoint(tmp_path / f"sb{radius}.pt", "refiner_unet", SMALL, net, meta)
+        outputs[radius] = DiffusionRefiner(ckpt, steps=1, noise="zero")(pair, initial, {})
+    u8 = lambda x: np.round(x * 255).astype(np.uint8)  # noqa: E731
+    sources = (u8(pair.ir), u8(pair.vis))
+    assert overshoot(u8(outputs[0]), *sources) > 5.0  # the stretch leaves the sources' range
+    assert overshoot(u8(outputs[3]), *sources) == 0.0
+    assert np.abs(outputs[3] - outputs[0]).max() > 0.1  # the bound moved pixels, within the range: untouched
+    assert np.array_equal(outputs[3] == outputs[0], overshoot_map(outputs[0], pair.ir, pair.vis) == 0)
+    bad = {"diffusion": {**DIFFUSION, "source_bound_radius": -1}}
+    with pytest.raises(CheckpointError, match="source_bound_radius"):
+        DiffusionRefiner(save_checkpoint(tmp_path / "bad.pt", "refiner_unet", SMALL, net, bad))
+
+
+def overshoot_map(f: np.ndarray, a: np.ndarray, b: np.ndarray, radius: int = 3) -> np.ndarray:
+    """Per pixel: how far ``f`` leaves [min, max] of ``a`` and ``b`` over the (2r+1)^2 window (float images)."""
+    import cv2
+
+    kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
+    high = cv2.dilate(np.maximum(a, b), kernel, borderType=cv2.BORDER_REPLICATE)
+    low = cv2.erode(np.minimum(a, b), kernel, borderType=cv2.BORDER_REPLICATE)
+    return np.maximum(f - high, 0) + np.maximum(low - f, 0)
+
+
+def test_training_maps_the_base_layer_as_inference_does():
+    """``TargetConfig.base_radius``: the checkpoint meta asks inference for the base-only map, training crops
+    get the same values as the whole frame mapped (a margin of the radius around each crop), and the cache
+    key of a configuration without it is unchanged."""
+    from sgdfuse_ros.diffusion.contrast import ContrastStretch
+    from sgdfuse_ros.training.refiner import FIELDS, RefinerData, TargetConfig
+
+    base = TargetConfig()
+    based = base.with_changes("base_radius=7")
+    assert based.base_radius == 7 and isinstance(based.base_radius, int)
+    assert based.stretch_meta() == {**base.stretch_meta(), "base_radius": 7}
+    assert "base_radius" not in base.stretch_meta()
+    assert base.cache_key() == "17a290acf3" and based.cache_key() != base.cache_key()
+    frame = {k: rng.random((40, 48)).astype(np.float16) for k in FIELDS}
+    frame["stretch"] = np.array([0.1, 0.8, 0.9, 1.0], np.float32)
+    stretch = ContrastStretch(0.1, 0.8, 0.9)
+    for radius in (0, 3):
+        data = RefinerData([frame], [frame], ["a"], {}, base_radius=radius)
+        for y, x in ((0, 0), (5, 9), (8, 16)):
+            crop = data._crop(frame, y, x, 32)
+            whole = frame["ir"].astype(np.float32)
+            mapped = stretch.base_only(whole, radius) if radius else stretch(whole)
+            assert np.allclose(crop[0], mapped[y:y + 32, x:x + 32], atol=1e-6)
+    assert not np.allclose(RefinerData([frame], [frame], ["a"], {}, 3)._crop(frame, 5, 9, 32)[0],
+                           RefinerData([frame], [frame], ["a"], {}, 0)._crop(frame, 5, 9, 32)[0])

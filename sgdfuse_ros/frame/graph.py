@@ -3,7 +3,8 @@
     ir (uint8 HxW, or uint16 as its two bytes HxWx2) + vis (uint8 HxW[xC], RGB or BGR)
       -> thermal normalisation (/255, or the 16-bit percentiles; or given (low, high) counts)
       -> IR onto the visible grid (resize matrices, or the homography with grid_sample)
-      -> luma/chroma -> initial fusion (stage 1) -> the refiner's unrolled sampler (optional)
+      -> luma/chroma -> initial fusion (stage 1) -> the refiner's unrolled sampler (optional; clamped to the raw
+         sources' local range when its checkpoint has source_bound_radius)
       -> the output filter over frames (optional) -> colour back -> uint8 HxWx3 (RGB or BGR)
 
 Masks (SAM or the offline provider, computed outside the graph) enter as float32 inputs on the visible
@@ -31,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..diffusion.condition import bound_to_sources
 from ..runtime.base import FixedIO
 from . import ops
 
@@ -108,6 +110,7 @@ class RefinerParts:
     graph: nn.Module  # diffusion.graph.RefinerGraph: (initial, ir, vis, mask_ir, mask_vis, noise) -> refined
     noise: torch.Tensor  # x_T for the frame size, (1, 1, H, W)
     stretch: dict[str, float] | None  # contrast normalisation settings (low, high percentiles, knee, base_radius)
+    source_bound_radius: int = 0  # > 0: the refined luma clamped to the local range of the raw IR and VIS
 
 
 class FrameGraph(nn.Module):
@@ -121,6 +124,7 @@ class FrameGraph(nn.Module):
         self.extra_inputs = spec.io().input_names[2:]  # the names of ``forward``'s inputs after ir and vis
         self.refiner = refiner.graph if refiner is not None else None
         self.stretch = refiner.stretch if refiner is not None else None
+        self.source_bound_radius = refiner.source_bound_radius if refiner is not None else 0
         if refiner is not None:
             self.register_buffer("noise", refiner.noise.reshape(1, 1, *spec.vis_shape).float())
         self.warp = homography is not None
@@ -192,6 +196,8 @@ class FrameGraph(nn.Module):
                 images = [ops.base_only_stretch(x, lo, hi, knee, radius) if radius
                           else ops.contrast_stretch(x, lo, hi, knee) for x in images]
             fused = torch.clamp(self.refiner(*images, m_ir, m_vis, self.noise), 0.0, 1.0)
+            if self.source_bound_radius:  # as DiffusionRefiner: the raw sources' local range
+                fused = bound_to_sources(fused, torch.cat([ir_y, vis_y], dim=1), self.source_bound_radius)
         state = None
         if self.spec.output_filter is not None:
             continues = named["luma_continues"] if agc_next is None else named["luma_continues"] * (1.0 - agc_next[2])

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 def refiner_parts(refiner: DiffusionRefiner, shape: tuple[int, int]) -> RefinerParts:
     from ..diffusion.condition import initial_noise
 
-    return RefinerParts(refiner.graph(), initial_noise((1, 1, *shape), refiner.noise), refiner.stretch)
+    return RefinerParts(refiner.graph(), initial_noise((1, 1, *shape), refiner.noise), refiner.stretch,
+                        refiner.source_bound_radius)
 
 
 def frame_graph(spec: FrameSpec, initial: nn.Module, refiner: DiffusionRefiner | None,

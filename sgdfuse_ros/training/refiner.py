@@ -58,6 +58,7 @@ class TargetConfig:
     stretch_low: float = 1.0  # percentiles of the initial fusion mapped to 0 and 1
     stretch_high: float = 99.0
     knee: float = 0.9  # start of the soft shoulder
+    base_radius: int = 0  # > 0: the map acts on the (2r+1)^2 box base only, the detail keeps gain 1 (as at inference)
 
     def fit_stretch(self, initial: np.ndarray) -> ContrastStretch | None:
         if not self.stretch:
@@ -65,7 +66,15 @@ class TargetConfig:
         return ContrastStretch.fit(initial, self.stretch_low, self.stretch_high, self.knee)
 
     def stretch_meta(self) -> dict[str, float] | None:
-        return {"low": self.stretch_low, "high": self.stretch_high, "knee": self.knee} if self.stretch else None
+        if not self.stretch:
+            return None
+        meta = {"low": self.stretch_low, "high": self.stretch_high, "knee": self.knee}
+        return {**meta, "base_radius": self.base_radius} if self.base_radius else meta
+
+    def cache_key(self) -> str:
+        """Short hash of the settings (a field at its default of 0 left out: older caches stay valid)."""
+        settings = {k: v for k, v in asdict(self).items() if not (k == "base_radius" and v == 0)}
+        return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
 
     def with_changes(self, text: str) -> TargetConfig:
         """A copy with ``key=value[,key=value]`` fields changed ("" = unchanged), e.g. ``stretch_low=0.5``."""
@@ -76,7 +85,7 @@ class TargetConfig:
             if key not in kinds or not sep:
                 raise ConfigError(f"target change {item!r}: expected key=value with key in {', '.join(kinds)}")
             try:
-                changes[key] = bool(float(value)) if kinds[key] is bool else float(value)
+                changes[key] = kinds[key](float(value)) if kinds[key] in (bool, int) else float(value)
             except ValueError:
                 raise ConfigError(f"target change {item!r}: {value!r} is not a number") from None
         return replace(self, **changes)
@@ -148,11 +157,12 @@ def _stretch_params(stretch: ContrastStretch | None) -> np.ndarray:
     return np.array([stretch.lo, stretch.hi, stretch.knee, 1.0] if stretch else [0, 1, 0.9, 0.0], np.float32)
 
 
-def _apply_stretch(params: np.ndarray, images: list[np.ndarray]) -> list[np.ndarray]:
+def _apply_stretch(params: np.ndarray, images: list[np.ndarray], base_radius: int = 0) -> list[np.ndarray]:
+    """The frame's contrast map (``_stretch_params``) on each image; with ``base_radius`` on its box base only."""
     if not params[3]:
         return images
     stretch = ContrastStretch(float(params[0]), float(params[1]), float(params[2]))
-    return [stretch(x) for x in images]
+    return [stretch.base_only(x, base_radius) if base_radius else stretch(x) for x in images]
 
 
 def _weights_id(initial: str, initial_weights: str) -> str:
@@ -168,7 +178,7 @@ def frame_target(target: TargetConfig, ir: np.ndarray, vis: np.ndarray, initial:
     """One frame's pseudo-target, on the images contrast-normalised by the map fitted to ``initial``, and
     that map's parameters (``_stretch_params``)."""
     params = _stretch_params(target.fit_stretch(initial))
-    ir_n, vis_n, init_n = _apply_stretch(params, [ir, vis, initial])
+    ir_n, vis_n, init_n = _apply_stretch(params, [ir, vis, initial], target.base_radius)
     return pseudo_target(ir_n, vis_n, init_n, m_ir, m_vis, lam=target.lam, mask_gain=target.mask_gain,
                          activity_sigma=target.activity_sigma, initial_share=target.initial_share), params
 
@@ -198,10 +208,11 @@ class RefinerData:
     """Precomputed refiner arrays of the training and validation pairs; random crops with flips."""
 
     def __init__(self, train: list[dict[str, np.ndarray]], val: list[dict[str, np.ndarray]],
-                 groups: list[str], summary: dict[str, Any]) -> None:
+                 groups: list[str], summary: dict[str, Any], base_radius: int = 0) -> None:
         if not train:
             raise ConfigError("no refiner training samples")
         self.train, self.val, self.summary = train, val, summary
+        self.base_radius = base_radius  # the contrast map on the base layer only (TargetConfig.base_radius)
         self.groups: dict[str, list[int]] = {}
         for i, g in enumerate(groups):
             self.groups.setdefault(g, []).append(i)
@@ -212,8 +223,8 @@ class RefinerData:
               ) -> RefinerData:
         """Precompute (or read from ``cache``) the arrays of every train and validation pair."""
         samples = data.train + data.val
-        digest = hashlib.sha1(json.dumps(asdict(target), sort_keys=True).encode()).hexdigest()[:10]
-        path = Path(cache) / f"{initial}_{_weights_id(initial, initial_weights)}_{digest}_n{len(samples)}.npz"
+        key = f"{initial}_{_weights_id(initial, initial_weights)}_{target.cache_key()}"
+        path = Path(cache) / f"{key}_n{len(samples)}.npz"
         keys = (*FIELDS, "stretch")
         if path.exists():
             with np.load(path) as z:
@@ -226,13 +237,18 @@ class RefinerData:
             np.savez(tmp, **{f"{i}/{k}": a[k] for i, a in enumerate(arrays) for k in keys})
             tmp.replace(path)
         n = len(data.train)
-        return cls(arrays[:n], arrays[n:], [s.group for s in data.train], data.summary())
+        return cls(arrays[:n], arrays[n:], [s.group for s in data.train], data.summary(), target.base_radius)
 
-    @staticmethod
-    def _crop(a: dict[str, np.ndarray], y: int, x: int, side: int) -> np.ndarray:
-        """``BATCH_FIELDS`` of one crop: the network's (contrast-normalised) images + raw sources."""
+    def _crop(self, a: dict[str, np.ndarray], y: int, x: int, side: int) -> np.ndarray:
+        """``BATCH_FIELDS`` of one crop: the network's (contrast-normalised) images + raw sources. A base-layer
+        map is computed on the crop plus a ``base_radius`` margin: the same values as on the whole frame."""
         raw = [a[k][y:y + side, x:x + side].astype(np.float32) for k in FIELDS]
-        ir_n, vis_n, init_n = _apply_stretch(a["stretch"], raw[:3])
+        r = self.base_radius
+        h, w = a["ir"].shape
+        y0, x0 = max(y - r, 0), max(x - r, 0)
+        wide = [a[k][y0:min(y + side + r, h), x0:min(x + side + r, w)].astype(np.float32) for k in FIELDS[:3]]
+        ir_n, vis_n, init_n = (n[y - y0:y - y0 + side, x - x0:x - x0 + side]
+                               for n in _apply_stretch(a["stretch"], wide, r))
         return np.stack([ir_n, vis_n, init_n, *raw[3:], raw[0], raw[1]])
 
     def batch(self, rng: np.random.Generator, batch: int, crop: int) -> dict[str, torch.Tensor]:
