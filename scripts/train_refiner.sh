@@ -142,3 +142,20 @@ PYTHONPATH=. $PY scripts/output_options.py runs/student_r3/model.pt runs/student
 $PY -m sgdfuse_ros select sgdfuse:runtime.backend=cpu sgdfuse:runtime.backend=cpu:refiner.weights=runs/student_r3_t7.pt \
     sgdfuse:runtime.backend=cpu:refiner.weights=runs/student_r3/model.pt --baselines stage1 \
     --out docs/results/issue22_third_selection/refiner_retrain
+
+# 13. Issue 22, fourth round (docs/refiner.md). (a) Diagnosis on the validation set: the tone map alone
+#     (--no-residual: the head's output zeroed, a diagnostic) and the raw-source bound (--source-bound-radius 3)
+#     on the shipped student and on step 12's student, scored against stage 1 (run with --out runs/sel_diag, copied).
+W=sgdfuse_ros/weights/refiner_student.pt
+for v in "tone7 $W --base-radius 7 --no-residual" "tone0 $W --no-residual" \
+         "t7_sb3 $W --base-radius 7 --source-bound-radius 3" \
+         "tone7_sb3 $W --base-radius 7 --no-residual --source-bound-radius 3" \
+         "r3_t7 runs/student_r3/model.pt --base-radius 7" \
+         "r3_t7_sb3 runs/student_r3/model.pt --base-radius 7 --source-bound-radius 3"; do
+  set -- $v; PYTHONPATH=. $PY scripts/output_options.py "$2" "runs/diag/$1.pt" "${@:3}"
+done
+C=sgdfuse:runtime.backend=cpu
+$PY -m sgdfuse_ros select --overwrite $C $C:refiner.weights=runs/diag/tone7.pt $C:refiner.weights=runs/diag/tone0.pt \
+    $C:refiner.weights=runs/diag/t7_sb3.pt $C:refiner.weights=runs/diag/tone7_sb3.pt \
+    $C:refiner.weights=runs/diag/r3_t7.pt $C:refiner.weights=runs/diag/r3_t7_sb3.pt --baselines stage1 \
+    --out docs/results/issue22_fourth_selection/diagnosis
