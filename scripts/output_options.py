@@ -13,7 +13,8 @@ contrast stretch map the (2R+1)^2 base layer only, the detail keeping gain 1 (no
 its contrast map of the initial fusion alone: what the tone map does without the network.
 Stage-1 blend checkpoints (docs/stage1.md, "Issue 22, third round"): --detail-gains a fixed gain for each detail
 layer (fine, mid) in place of the learned per-pixel gains; --bound-radius R clamps the output to [min, max] of
-IR and VIS over a (2R+1)^2 window. 0 turns a radius off.
+IR and VIS over a (2R+1)^2 window; --weight-sharpness the base weight's prior sharpness apart from the detail
+choices' (docs/stage1.md, "Issue 22, fourth round"). 0 turns a radius off.
 """
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ def set_stage1(ckpt: dict[str, Any], args: argparse.Namespace) -> str:
         raise SystemExit(f"{args.src}: stage 1 options need a blend-output checkpoint")
     ckpt["config"]["detail_gains"] = args.detail_gains
     ckpt["config"]["bound_radius"] = args.bound_radius
-    return f"detail_gains {args.detail_gains}, bound_radius {args.bound_radius}"
+    if args.weight_sharpness is not None:
+        ckpt["config"]["weight_sharpness"] = args.weight_sharpness
+    return (f"detail_gains {args.detail_gains}, bound_radius {args.bound_radius}, "
+            f"weight_sharpness {ckpt['config'].get('weight_sharpness')}")
 
 
 def main() -> int:
@@ -59,6 +63,7 @@ def main() -> int:
     parser.add_argument("--source-bound-radius", type=int, default=0, help="refiner only")
     parser.add_argument("--no-residual", action="store_true", help="refiner only: a diagnostic (the tone map alone)")
     parser.add_argument("--detail-gains", type=lambda t: [float(g) for g in t.split(",")], help="stage 1 only")
+    parser.add_argument("--weight-sharpness", type=float, help="stage 1 only")
     args = parser.parse_args()
     ckpt = read_checkpoint(args.src)
     changed = set_refiner(ckpt, args) if "diffusion" in ckpt["meta"] else set_stage1(ckpt, args)

@@ -278,3 +278,23 @@ def test_box_mean_is_the_2d_box_with_replicate_border():
         padded = torch.nn.functional.pad(x, (radius,) * 4, mode="replicate")
         reference = torch.nn.functional.avg_pool2d(padded, 2 * radius + 1, stride=1)
         torch.testing.assert_close(box_mean(x, radius), reference, atol=1e-5, rtol=0)  # float rounding
+
+
+def test_weight_sharpness_sets_the_base_weight_apart() -> None:
+    """A sharper base-weight prior moves the base toward the more salient source (a hot IR target) and leaves
+    the detail choices alone; unset, it is the detail choices' sharpness."""
+    config = {"output": "blend", "base_radius": 7, "detail_radius": 1, "prior": "saliency", "prior_sharpness": 2.0,
+              "detail_gains": [0.0, 0.0]}  # base layer only
+    ir = torch.full((1, 1, 48, 64), 0.2)
+    ir[..., 16:40, 20:44] = 0.9  # a hot target: IR is the salient source there
+    vis = torch.full((1, 1, 48, 64), 0.5)
+    vis[..., :, 32:] = 0.6
+    with torch.inference_mode():
+        out = {s: build_model("stage1", **config, weight_sharpness=s).eval()(ir, vis) for s in (None, 2.0, 16.0)}
+    assert torch.equal(out[None], out[2.0])
+    centre = (..., 28, 32)
+    assert abs(out[16.0][centre] - ir[centre]) < 0.5 * abs(out[2.0][centre] - ir[centre])
+    with pytest.raises(ConfigError, match="weight_sharpness"):
+        build_model("stage1", **config, weight_sharpness=-1.0)
+    with pytest.raises(ConfigError, match="output='blend'"):
+        build_model("stage1", weight_sharpness=4.0)

@@ -124,7 +124,7 @@ def test_selection_noise_gate_takes_a_noisy_groups_wins_away() -> None:
     from sgdfuse_ros.training.select import choose, wins
 
     def row(value: float, nr: float) -> dict[str, float]:
-        return {**{k: value for k in DEFAULT_METRICS}, "NR med": nr}
+        return {**{k: value for k in DEFAULT_METRICS}, "NR gate med": nr}
 
     table = {
         "average": {"pairs": row(1.0, 0.7), "video": row(1.0, 0.7)},
@@ -137,7 +137,7 @@ def test_selection_noise_gate_takes_a_noisy_groups_wins_away() -> None:
     assert scores["grainy"]["wins"] == {"average": 9, "gff": 9} and scores["grainy"]["gated_out"] == ["pairs"]
     assert scores["clean"]["wins"] == {"average": 18, "gff": 18} and best == "clean"
     assert choose(table, ["grainy", "clean"], max_nr=float("inf"))[1] == "grainy"  # without the gate
-    table["grainy"]["video"]["NR med"] = 1.2
+    table["grainy"]["video"]["NR gate med"] = 1.2
     assert choose(table, ["grainy"])[1] is None  # grainier than the sources everywhere: nothing is selected
 
 
@@ -187,3 +187,28 @@ def test_training_with_augment_and_the_blend_output(tmp_path, data: TrainData) -
     model, info = load_model(tmp_path / MODEL_FILE, expected_name="stage1")
     assert info["config"] == {"output": "blend"} and model.output == "blend"
     assert summary["train_config"]["augment"] and summary["train_config"]["loss"]["clean_gradient"]
+
+
+def test_gate_noise_ratio_allows_for_uint8_rounding() -> None:
+    """Sources whose only texture is one grey level, here and there: rounding their average up keeps both
+    sources' steps, and plain NR calls it grainier than either source; the gate's ratio does not. On noisy
+    sources the two agree."""
+    from sgdfuse_ros.metrics import noise_ratio
+    from sgdfuse_ros.training.select import gate_noise_ratio
+
+    rng = np.random.default_rng(0)
+    ramp = np.mgrid[0:240, 0:320][1] // 40
+
+    def camera(sigma: float) -> np.ndarray:
+        if sigma == 0:  # one grey level up at a tenth of the pixels
+            return (80 + ramp + (rng.random(ramp.shape) < 0.1)).astype(np.uint8)
+        return np.clip(np.rint(80 + ramp + rng.normal(0, sigma, ramp.shape)), 0, 255).astype(np.uint8)
+
+    for sigma in (0.0, 6.0):
+        ir, vis = camera(sigma), camera(sigma)
+        average = np.floor((ir.astype(float) + vis) / 2 + 0.5).astype(np.uint8)
+        plain, gate = noise_ratio(average, ir, vis), gate_noise_ratio(average, ir, vis)
+        if sigma == 0:
+            assert plain > 1.2 and gate < 1.0
+        else:
+            assert plain < 0.8 and abs(gate - plain) < 0.01 * plain

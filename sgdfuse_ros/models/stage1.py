@@ -15,6 +15,7 @@ over 5x5, so no grey lift and no rim beyond the sources), the detail a convex ch
 source's. It starts as the average image (w = a = 1/2, s = 1). ``detail_gains`` fixes each layer's gain s
 (the learned gain maps are then unused) and ``bound_radius`` clamps the output to the sources' local range, so
 that a mid-layer gain above 1 cannot draw a halo that no source explains (docs/stage1.md, third round).
+``weight_sharpness`` sets the base weight's prior apart from the detail choices' (docs/stage1.md, fourth round).
 
 The heavy work (multi-scale convs, attention) runs at 1/2 and 1/4 resolution, so a 640x480 pair costs
 about a tenth of SeAFusion's full-resolution convolutions. The network predicts a residual on top of the
@@ -57,7 +58,7 @@ class Stage1Net(nn.Module):
                  ffn_expansion: float = 2.0, detail_dim: int = 8, output: str = "residual",
                  base_radius: int = 2, detail_radius: int = 0, prior: str = "average",
                  prior_sharpness: float = 2.0, detail_gains: Sequence[float] | None = None,
-                 bound_radius: int = 0) -> None:
+                 bound_radius: int = 0, weight_sharpness: float | None = None) -> None:
         super().__init__()
         if output not in OUTPUTS:
             raise ConfigError(f"stage1: output must be one of {OUTPUTS}, got {output!r}")
@@ -70,6 +71,8 @@ class Stage1Net(nn.Module):
         self.detail_radius = detail_radius  # > 0: two detail layers, x - box_d(x) and box_d(x) - base
         self.prior = prior  # blend output: what the weights start from (learned logits are added to it)
         self.prior_sharpness = prior_sharpness
+        # the base weight's prior sharpness (None: prior_sharpness); larger is closer to GFF's choice of one source
+        self.weight_sharpness = prior_sharpness if weight_sharpness is None else float(weight_sharpness)
         layers = 2 if detail_radius else 1
         if detail_gains is not None and (len(detail_gains) != layers
                                          or not all(0.0 <= g <= MAX_DETAIL_GAIN for g in detail_gains)):
@@ -77,8 +80,10 @@ class Stage1Net(nn.Module):
                               f"got {detail_gains!r}")
         if bound_radius < 0:
             raise ConfigError(f"stage1: bound_radius must be >= 0, got {bound_radius}")
-        if output != "blend" and (detail_gains is not None or bound_radius):
-            raise ConfigError("stage1: detail_gains and bound_radius need output='blend'")
+        if weight_sharpness is not None and not weight_sharpness >= 0:
+            raise ConfigError(f"stage1: weight_sharpness must be >= 0, got {weight_sharpness!r}")
+        if output != "blend" and (detail_gains is not None or bound_radius or weight_sharpness is not None):
+            raise ConfigError("stage1: detail_gains, bound_radius and weight_sharpness need output='blend'")
         self.detail_gains = None if detail_gains is None else tuple(float(g) for g in detail_gains)
         self.bound_radius = bound_radius  # blend output: > 0 clamps to the sources' local range
         self.detail = nn.Sequential(ConvAct(2, detail_dim), ConvAct(detail_dim, detail_dim))
@@ -124,11 +129,12 @@ class Stage1Net(nn.Module):
         else:
             details = [x - base]
         saliency = self.prior == "saliency"
-        w_prior = self._saliency_logit(_intensity_saliency(x)) if saliency else 0.0
+        w_prior = self._saliency_logit(_intensity_saliency(x), self.weight_sharpness) if saliency else 0.0
         w = torch.sigmoid(w_prior + self._base(logits[:, :1]))
         fused = w * base[:, :1] + (1.0 - w) * base[:, 1:]
         for k, detail in enumerate(details):
-            a_prior = self._saliency_logit(self._base(detail.abs(), SALIENCY_RADIUS)) if saliency else 0.0
+            a_prior = (self._saliency_logit(self._base(detail.abs(), SALIENCY_RADIUS), self.prior_sharpness)
+                       if saliency else 0.0)
             a = torch.sigmoid(a_prior + logits[:, 1 + 2 * k:2 + 2 * k])
             if self.detail_gains is None:
                 s = MAX_DETAIL_GAIN * torch.sigmoid(logits[:, 2 + 2 * k:3 + 2 * k])
@@ -139,10 +145,11 @@ class Stage1Net(nn.Module):
             fused = bound_to_sources(fused, x, self.bound_radius)
         return fused
 
-    def _saliency_logit(self, saliency: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def _saliency_logit(saliency: torch.Tensor, sharpness: float) -> torch.Tensor:
         """sharpness * log(S_IR / S_VIS): a soft choice of the more salient source (GFF's weight map, smooth)."""
         log_s = torch.log(saliency + SALIENCY_EPS)
-        return self.prior_sharpness * (log_s[:, :1] - log_s[:, 1:])
+        return sharpness * (log_s[:, :1] - log_s[:, 1:])
 
     @staticmethod
     def _up(x: torch.Tensor) -> torch.Tensor:

@@ -10,8 +10,9 @@ candidates are judged against stage 1 (``--baselines stage1``).
 Rule (it never looks at an evaluation set; history in docs/stage1.md): in each validation group
 ("pairs": held-out train pairs; "video": held-out frames of the train clips) count the 9 metrics on which
 the candidate's group mean beats each baseline (default ``average`` and ``gff``); a candidate whose median
-noise ratio NR in a group is above ``MAX_NR`` (1.0: more grain than the noisier source) wins nothing in
-that group (noise gate), and one that fails the gate in every group is not selected at all; the candidate
+noise ratio in a group is above ``MAX_NR`` (1.0: more grain than the noisier source) wins nothing in
+that group (noise gate; the ratio allows for the grain of rounding the fused image to uint8,
+``gate_noise_ratio``), and one that fails the gate in every group is not selected at all; the candidate
 with the most wins, summed over groups and baselines, is selected; a tie goes to the better mean rank over
 the 9 metrics.
 """
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..images import to_gray_u8
-from ..metrics import DEFAULT_METRICS, NOISE_METRICS, compute_metrics, summarise
+from ..metrics import DEFAULT_METRICS, MEDIAN, NOISE_METRICS, compute_metrics, immerkaer_sigma, summarise
 from ..metrics import to_gray_u8 as matlab_gray
 from .data import Sample, load_validation
 
@@ -36,18 +37,30 @@ if TYPE_CHECKING:
 
 BASELINES = ("average", "gff")
 MAX_NR = 1.0  # noise gate: a group's median NR above this wins nothing there (docs/stage1.md, issue 22)
+ROUNDING_VARIANCE = 1.0 / 12.0  # grey levels^2 that rounding an image to uint8 adds (a uniform quantiser)
+GATE_NR = "NR gate"  # the gate's noise ratio (``gate_noise_ratio``); its group median is ``GATE_NR + MEDIAN``
 GroupMeans = dict[str, dict[str, float]]  # group -> metric -> mean
 Fuse = Callable[[np.ndarray, np.ndarray], np.ndarray]  # uint8 IR, VIS luma -> uint8 fused luma
 
 
+def gate_noise_ratio(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
+    """sigma(F) / sqrt(max(sigma(IR), sigma(VIS))^2 + 1/12), Immerkaer sigmas of uint8 images: NR with the
+    grain that rounding the fused image to uint8 adds allowed for. Where the sources are cleaner than that
+    rounding (sigma below about 0.3 grey levels, as on the validation pairs) plain NR measures the rounding,
+    and even the average of the two sources measures above 1 (docs/stage1.md, fourth round)."""
+    ref = max(immerkaer_sigma(ir), immerkaer_sigma(vis))
+    return immerkaer_sigma(fused) / float(np.sqrt(ref * ref + ROUNDING_VARIANCE))
+
+
 def group_means(fuse: Fuse, samples: list[Sample]) -> GroupMeans:
     """Mean of each metric per validation group for a fusion function on uint8 luma, and the median of each
-    noise figure (``NR med``, ``OS med``: reported beside the rule, not part of it)."""
+    noise figure (``NR med``, ``OS med``: reported beside the rule; ``NR gate med``: the noise gate's)."""
     per_group: dict[str, list[dict[str, float]]] = {}
     for s in samples:
         fused = fuse(s.ir, s.vis)
-        per_group.setdefault(s.group, []).append(compute_metrics(fused, s.ir, s.vis, DEFAULT_METRICS + NOISE_METRICS))
-    return {g: summarise(rs, DEFAULT_METRICS) for g, rs in per_group.items()}
+        row = compute_metrics(fused, s.ir, s.vis, DEFAULT_METRICS + NOISE_METRICS)
+        per_group.setdefault(s.group, []).append({**row, GATE_NR: gate_noise_ratio(fused, s.ir, s.vis)})
+    return {g: summarise(rs, DEFAULT_METRICS, (*NOISE_METRICS, GATE_NR)) for g, rs in per_group.items()}
 
 
 def group_sizes(samples: list[Sample]) -> dict[str, int]:
@@ -78,8 +91,8 @@ def pipeline_fuse(pipeline: FusionPipeline) -> Fuse:
 
 
 def gated(means: dict[str, float], max_nr: float = MAX_NR) -> bool:
-    """A group's means pass the noise gate: median NR at most ``max_nr`` (a row without NR passes)."""
-    return means.get("NR med", 0.0) <= max_nr
+    """A group's means pass the noise gate: median gate NR at most ``max_nr`` (a row without it passes)."""
+    return means.get(GATE_NR + MEDIAN, 0.0) <= max_nr
 
 
 def wins(candidate: GroupMeans, baseline: GroupMeans, max_nr: float = MAX_NR) -> int:
@@ -126,7 +139,8 @@ def select(candidates: list[str], baselines: tuple[str, ...] = BASELINES,
 def report(result: dict[str, object], out: Path | None) -> None:
     """Print the scores and the choice; write ``selection.json`` to ``out`` when given."""
     for name, groups in result["means"].items():
-        noise = ", ".join(f"{g} NR {m['NR med']:.3f} OS {m['OS med']:.3f}" for g, m in groups.items() if "NR med" in m)
+        noise = ", ".join(f"{g} NR {m['NR med']:.3f} (gate {m[GATE_NR + MEDIAN]:.3f}) OS {m['OS med']:.3f}"
+                          for g, m in groups.items() if "NR med" in m)
         print(f"{name}: median {noise}")
     for c, s in result["scores"].items():
         gate = f" (NR gate: no wins on {', '.join(s['gated_out'])})" if s["gated_out"] else ""
