@@ -158,4 +158,4 @@ C=sgdfuse:runtime.backend=cpu
 $PY -m sgdfuse_ros select --overwrite $C $C:refiner.weights=runs/diag/tone7.pt $C:refiner.weights=runs/diag/tone0.pt \
     $C:refiner.weights=runs/diag/t7_sb3.pt $C:refiner.weights=runs/diag/tone7_sb3.pt \
     $C:refiner.weights=runs/diag/r3_t7.pt $C:refiner.weights=runs/diag/r3_t7_sb3.pt --baselines stage1 \
-    --out docs/results/issue22_fourth_selection/diagnosis
+    --out docs/results/issue22_fourth_selection/refiner_diagnosis
