@@ -159,3 +159,17 @@ $PY -m sgdfuse_ros select --overwrite $C $C:refiner.weights=runs/diag/tone7.pt $
     $C:refiner.weights=runs/diag/t7_sb3.pt $C:refiner.weights=runs/diag/tone7_sb3.pt \
     $C:refiner.weights=runs/diag/r3_t7.pt $C:refiner.weights=runs/diag/r3_t7_sb3.pt --baselines stage1 \
     --out docs/results/issue22_fourth_selection/refiner_diagnosis
+# (b) On the fourth-round stage 1 (the shipped stage1.pt, scripts/train_stage1.sh): teacher and 1-evaluation
+#     student trained with the base-layer map the refiner runs with (--target base_radius=7: the pseudo-target
+#     and the network's inputs as at inference; step 12 trained on the global stretch and ran base-only), then
+#     one run of the rule against stage 1 with the shipped student, the tone map alone and the new student with
+#     the raw-source bound.
+$PY -m sgdfuse_ros train refiner --out runs/teacher_f7 --steps 2000 --batch 4 --crop 96 --lr 1e-3 --seed 0 \
+    --val-every 1000 --threads 2 --resume --no-progress --target base_radius=7
+$PY -m sgdfuse_ros train distill --teacher runs/teacher_f7/model.pt --out runs/student_f7 --student-steps 1 \
+    --teacher-steps 4 --seed 0 --threads 2 --resume --no-progress
+PYTHONPATH=. $PY scripts/output_options.py runs/student_f7/model.pt runs/student_f7_sb3.pt --base-radius 7 \
+    --source-bound-radius 3
+$PY -m sgdfuse_ros select --overwrite $C $C:refiner.weights=runs/diag/tone7.pt \
+    $C:refiner.weights=runs/student_f7/model.pt $C:refiner.weights=runs/student_f7_sb3.pt --baselines stage1 \
+    --out docs/results/issue22_fourth_selection/refiner
