@@ -338,6 +338,8 @@ def test_training_maps_the_base_layer_as_inference_does():
     assert based.stretch_meta() == {**base.stretch_meta(), "base_radius": 7}
     assert "base_radius" not in base.stretch_meta()
     assert base.cache_key() == "17a290acf3" and based.cache_key() != base.cache_key()
+    with pytest.raises(ConfigError, match="base_radius"):
+        base.with_changes("base_radius=-1")
     frame = {k: rng.random((40, 48)).astype(np.float16) for k in FIELDS}
     frame["stretch"] = np.array([0.1, 0.8, 0.9, 1.0], np.float32)
     stretch = ContrastStretch(0.1, 0.8, 0.9)

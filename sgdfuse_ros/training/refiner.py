@@ -60,6 +60,10 @@ class TargetConfig:
     knee: float = 0.9  # start of the soft shoulder
     base_radius: int = 0  # > 0: the map acts on the (2r+1)^2 box base only, the detail keeps gain 1 (as at inference)
 
+    def __post_init__(self) -> None:
+        if self.base_radius < 0:
+            raise ConfigError(f"target base_radius must be >= 0, got {self.base_radius}")
+
     def fit_stretch(self, initial: np.ndarray) -> ContrastStretch | None:
         if not self.stretch:
             return None
