@@ -173,3 +173,15 @@ PYTHONPATH=. $PY scripts/output_options.py runs/student_f7/model.pt runs/student
 $PY -m sgdfuse_ros select --overwrite $C $C:refiner.weights=runs/diag/tone7.pt \
     $C:refiner.weights=runs/student_f7/model.pt $C:refiner.weights=runs/student_f7_sb3.pt --baselines stage1 \
     --out docs/results/issue22_fourth_selection/refiner
+# (c) The sharpness-8 stage 1 of (b) was withdrawn (docs/stage1.md, fourth round); on the shipped stage 1 the same
+#     recipe again, then one run of the rule against stage 1 over it, (b)'s student, the student shipped before
+#     (git show 2da2ad8:sgdfuse_ros/weights/refiner_student.pt > runs/student_prev_t7.pt) and the tone map alone.
+#     It selects the new student, which is shipped.
+$PY -m sgdfuse_ros train refiner --out runs/teacher_f2 --steps 2000 --batch 4 --crop 96 --lr 1e-3 --seed 0 \
+    --val-every 1000 --threads 2 --resume --no-progress --target base_radius=7
+$PY -m sgdfuse_ros train distill --teacher runs/teacher_f2/model.pt --out runs/student_f2 --student-steps 1 \
+    --teacher-steps 4 --seed 0 --threads 2 --resume --no-progress
+$PY -m sgdfuse_ros select --overwrite $C:refiner.weights=runs/student_f2/model.pt $C:refiner.weights=runs/student_f7/model.pt \
+    $C:refiner.weights=runs/student_prev_t7.pt $C:refiner.weights=runs/diag/tone7.pt --baselines stage1 \
+    --out docs/results/issue22_fourth_selection/refiner_final
+$PY -m sgdfuse_ros ship --overwrite runs/student_f2/model.pt sgdfuse_ros/weights/refiner_student.pt

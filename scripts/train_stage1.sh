@@ -86,7 +86,9 @@ $PY -m sgdfuse_ros ship --overwrite runs/coring/s1_f05_m13_b3.pt sgdfuse_ros/wei
 #    fused image to uint8 (training/select.py, gate_noise_ratio); the base weight's prior gets its own
 #    sharpness (weight_sharpness 2 / 4 / 8, the detail choices keep 2) over the third round's gain grid (fine
 #    0.4 / 0.5 / 0.6, mid 1.2 / 1.3), all with the 7x7 bound; one run of the rule over the third-round stage1.pt
-#    (commit 2da2ad8) and the 17 new copies; the selected one (weight sharpness 8, fine 0.6, mid 1.3) is shipped.
+#    (commit 2da2ad8) and the 17 new copies. It selects weight sharpness 8, fine 0.6, mid 1.3, which was shipped
+#    (9d99dfd) and withdrawn: dark patches at full size, a prior sharper than the one the network was trained
+#    on. Shipped instead: the same table's choice among the sharpness-2 models (fine 0.6, mid 1.3).
 mkdir -p runs/s1g4
 for w in 2 4 8; do for f in 0.4 0.5 0.6; do for m in 1.2 1.3; do
   [ "$w $f $m" = "2 0.5 1.3" ] && continue  # the third-round model itself
@@ -96,4 +98,4 @@ done; done; done
 $PY -m sgdfuse_ros select --overwrite sgdfuse_ros/weights/stage1.pt runs/s1g4/w*.pt --out runs/sel_s1g4
 mkdir -p docs/results/issue22_fourth_selection/stage1
 cp runs/sel_s1g4/selection.json docs/results/issue22_fourth_selection/stage1/
-$PY -m sgdfuse_ros ship --overwrite runs/s1g4/w8_f0.6_m1.3.pt sgdfuse_ros/weights/stage1.pt
+$PY -m sgdfuse_ros ship --overwrite runs/s1g4/w2_f0.6_m1.3.pt sgdfuse_ros/weights/stage1.pt
