@@ -288,7 +288,7 @@ def test_source_bound_keeps_the_refined_luma_within_the_raw_sources_local_range(
     """``source_bound_radius``: the contrast map alone (a zero residual) pushes the darkest pixels of a
     low-contrast frame to 0 and the brightest towards 1, beyond both raw sources; with the bound each pixel
     stays within [min, max] of raw IR and VIS over its (2r+1)^2 window, so OS (radius 3) is 0."""
-    from sgdfuse_ros.metrics.noise import overshoot
+    from sgdfuse_ros.metrics.noise import overshoot, overshoot_map
 
     net = build_model("refiner_unet", **SMALL)
     with torch.no_grad():
@@ -313,16 +313,6 @@ def test_source_bound_keeps_the_refined_luma_within_the_raw_sources_local_range(
     bad = {"diffusion": {**DIFFUSION, "source_bound_radius": -1}}
     with pytest.raises(CheckpointError, match="source_bound_radius"):
         DiffusionRefiner(save_checkpoint(tmp_path / "bad.pt", "refiner_unet", SMALL, net, bad))
-
-
-def overshoot_map(f: np.ndarray, a: np.ndarray, b: np.ndarray, radius: int = 3) -> np.ndarray:
-    """Per pixel: how far ``f`` leaves [min, max] of ``a`` and ``b`` over the (2r+1)^2 window (float images)."""
-    import cv2
-
-    kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
-    high = cv2.dilate(np.maximum(a, b), kernel, borderType=cv2.BORDER_REPLICATE)
-    low = cv2.erode(np.minimum(a, b), kernel, borderType=cv2.BORDER_REPLICATE)
-    return np.maximum(f - high, 0) + np.maximum(low - f, 0)
 
 
 def test_training_maps_the_base_layer_as_inference_does():

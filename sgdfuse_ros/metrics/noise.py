@@ -39,10 +39,16 @@ def noise_ratio(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     return float(sigma / ref) if ref > 0 else (float("inf") if sigma > 0 else float("nan"))
 
 
-def overshoot(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray, radius: int = 3) -> float:
-    """OS: mean of max(0, F - local max of both sources, local min of both sources - F), grey levels."""
+def overshoot_map(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray, radius: int = 3) -> np.ndarray:
+    """Per pixel: max(0, F - local max of both sources, local min of both sources - F) over the (2r+1)^2
+    window, in the images' own units."""
     f, a, b = as_f64(fused), as_f64(ir), as_f64(vis)
     kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
     high = cv2.dilate(np.maximum(a, b), kernel, borderType=cv2.BORDER_REPLICATE)
     low = cv2.erode(np.minimum(a, b), kernel, borderType=cv2.BORDER_REPLICATE)
-    return float(np.mean(np.maximum(f - high, 0.0) + np.maximum(low - f, 0.0)))
+    return np.maximum(f - high, 0.0) + np.maximum(low - f, 0.0)
+
+
+def overshoot(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray, radius: int = 3) -> float:
+    """OS: the mean of ``overshoot_map`` on grey 0..255."""
+    return float(np.mean(overshoot_map(fused, ir, vis, radius)))
