@@ -185,3 +185,23 @@ $PY -m sgdfuse_ros select --overwrite $C:refiner.weights=runs/student_f2/model.p
     $C:refiner.weights=runs/student_prev_t7.pt $C:refiner.weights=runs/diag/tone7.pt --baselines stage1 \
     --out docs/results/issue22_fourth_selection/refiner_final
 $PY -m sgdfuse_ros ship --overwrite runs/student_f2/model.pt sgdfuse_ros/weights/refiner_student.pt
+
+# 14. Issue 22, fifth round (docs/refiner.md): a noise-aware detail gain for the base-layer map
+#     (stretch.detail_snr k: detail k noise sigmas above the image's grain gets the map's slope, grain keeps ~1).
+#     (a) On the shipped student, inference only, k = 2, 3, 4 and k = 10, 20, 40: two runs of the rule against
+#     stage 1 (copied to docs/results/issue22_fifth_selection/snr_low and snr_high).
+W=sgdfuse_ros/weights/refiner_student.pt
+for k in 2 3 4 10 20 40; do
+  PYTHONPATH=. $PY scripts/output_options.py $W runs/diag/snr$k.pt --base-radius 7 --detail-snr $k
+done
+$PY -m sgdfuse_ros select --overwrite $C $C:refiner.weights=runs/diag/snr2.pt $C:refiner.weights=runs/diag/snr3.pt \
+    $C:refiner.weights=runs/diag/snr4.pt --baselines stage1 --out docs/results/issue22_fifth_selection/snr_low
+$PY -m sgdfuse_ros select --overwrite $C $C:refiner.weights=runs/diag/snr10.pt $C:refiner.weights=runs/diag/snr20.pt \
+    $C:refiner.weights=runs/diag/snr40.pt --baselines stage1 --out docs/results/issue22_fifth_selection/snr_high
+# (b) Teacher and 1-evaluation student trained with it (k = 20), then one run of the rule against stage 1.
+$PY -m sgdfuse_ros train refiner --out runs/teacher_s20 --steps 2000 --batch 4 --crop 96 --lr 1e-3 --seed 0 \
+    --val-every 1000 --threads 2 --resume --no-progress --target base_radius=7,detail_snr=20
+$PY -m sgdfuse_ros train distill --teacher runs/teacher_s20/model.pt --out runs/student_s20 --student-steps 1 \
+    --teacher-steps 4 --seed 0 --threads 2 --resume --no-progress
+$PY -m sgdfuse_ros select --overwrite $C $C:refiner.weights=runs/student_s20/model.pt \
+    $C:refiner.weights=runs/diag/snr20.pt --baselines stage1 --out docs/results/issue22_fifth_selection/refiner

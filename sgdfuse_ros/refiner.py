@@ -3,7 +3,8 @@
 ``DiffusionRefiner(weights)(pair, initial, masks) -> refined luma``: initial fusion, IR and VIS are
 contrast-normalised by a monotone map fitted to the initial fusion (``diffusion.contrast``, when the
 checkpoint asks for it; with ``stretch.base_radius`` only the base layer is mapped, the detail layer keeps
-gain 1), then the network generates the residual over the normalised initial fusion,
+gain 1, or with ``stretch.detail_snr`` k > 0 the map's slope where the detail stands k noise sigmas above the
+image's grain), then the network generates the residual over the normalised initial fusion,
 conditioned on [initial, IR, VIS, IR mask, VIS mask] (``diffusion.condition``),
 with ``steps`` deterministic DDIM evaluations from a fixed x_T (``noise``: a fixed-seed draw, or zero; the
 same input gives the same output). The shipped weights are ``refiner_teacher.pt`` (many steps) and
@@ -95,6 +96,7 @@ class DiffusionRefiner:
 
         from .diffusion.condition import bound_to_sources, initial_noise
         from .diffusion.contrast import ContrastStretch
+        from .metrics.noise import immerkaer_sigma
 
         if initial.shape != pair.shape:
             raise InputError(f"refiner: initial fusion of shape {initial.shape}, pair of shape {pair.shape}")
@@ -102,8 +104,9 @@ class DiffusionRefiner:
         images = [initial, pair.ir, pair.vis]
         if self.stretch:
             stretch = ContrastStretch.fit(initial, self.stretch["low"], self.stretch["high"], self.stretch["knee"])
-            radius = int(self.stretch.get("base_radius", 0))
-            images = [stretch.base_only(x, radius) if radius else stretch(x) for x in images]
+            radius, snr = int(self.stretch.get("base_radius", 0)), float(self.stretch.get("detail_snr", 0.0))
+            images = [stretch.base_only(x, radius, snr * immerkaer_sigma(x) if snr else None) if radius
+                      else stretch(x) for x in images]
         arrays = [*images, masks.get("ir", zeros), masks.get("vis", zeros)]
         with torch.inference_mode():
             tensors = [torch.from_numpy(np.ascontiguousarray(a, np.float32))[None, None] for a in arrays]

@@ -22,6 +22,7 @@ from sgdfuse_ros.frame import ops
 from sgdfuse_ros.frame.graph import FrameSpec
 from sgdfuse_ros.frame.runner import frame_graph
 from sgdfuse_ros.images import gray_view, read_image, resize_to, thermal_to_float, warp_to
+from sgdfuse_ros.metrics.noise import immerkaer_sigma
 
 HAS_CUDA = torch.cuda.is_available()
 HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None
@@ -268,6 +269,9 @@ def test_the_refiner_output_options_match_the_per_stage_refiner(tmp_path, sample
     lo, hi = ops.stretch_range(torch.from_numpy(img), 1.0, 99.0)
     got = ops.base_only_stretch(torch.from_numpy(img)[None, None], lo, hi, 0.9, 3)[0, 0].numpy()
     assert np.abs(got - stretch.base_only(img, 3)).max() < 1e-5
+    got = ops.base_only_stretch(torch.from_numpy(img)[None, None], lo, hi, 0.9, 3, 3.0)[0, 0].numpy()
+    want = stretch.base_only(img, 3, 3.0 * immerkaer_sigma(img))
+    assert np.abs(got - want).max() < 1e-5 and np.abs(want - stretch.base_only(img, 3)).max() > 0.01
 
 
 def test_a_runtime_loops_a_state_output_back_to_its_input():

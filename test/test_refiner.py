@@ -284,6 +284,29 @@ def test_base_only_stretch_keeps_the_detail_gain_at_one():
     assert based.std() < 1.25 * grain.std()  # the base-only map does not (the 7x7 mean of it is stretched)
 
 
+def test_noise_aware_detail_gain_stretches_structure_and_keeps_grain():
+    """``base_only(x, r, floor)``: a step edge well above the floor gets the map's slope, as the global stretch
+    gives it; grain at the noise level gets far less than the gain; and the mapped value is monotone across the edge."""
+    from sgdfuse_ros.diffusion.contrast import ContrastStretch
+    from sgdfuse_ros.metrics.noise import immerkaer_sigma
+
+    _, x = np.mgrid[0:60, 0:80].astype(np.float32)
+    clean = np.where(x < 40, 0.3, 0.5).astype(np.float32)
+    grain = 0.005 * np.random.default_rng(6).standard_normal(clean.shape).astype(np.float32)
+    s = ContrastStretch(0.25, 0.6, 0.9)
+    floor = 3 * immerkaer_sigma(clean + grain)
+    assert 0.012 < floor < 0.018
+    step = lambda img: (img[:, 40] - img[:, 39]).mean()  # noqa: E731  (the jump across the edge)
+    full, based, aware = s(clean), s.base_only(clean, 3), s.base_only(clean, 3, floor)
+    assert step(full) == pytest.approx(0.2 * s.gain, rel=1e-3)
+    assert step(based) < 0.8 * step(full)  # base-only: the edge's detail keeps gain 1
+    assert step(aware) == pytest.approx(step(full), rel=0.05)
+    halo = lambda img: max(img[:, 30:40].max() - img[:, 30].max(), img[:, 40].min() - img[:, 40:50].min())  # noqa: E731
+    assert halo(full) < 1e-6 and halo(aware) < 0.3 * halo(based)  # the rims beside the edge shrink
+    noisy = (s.base_only(clean + grain, 3, floor) - aware)[5:-5, 5:30]
+    assert noisy.std() < 0.6 * s.gain * grain[5:-5, 5:30].std()  # the global map multiplies it by the gain
+
+
 def test_source_bound_keeps_the_refined_luma_within_the_raw_sources_local_range(tmp_path):
     """``source_bound_radius``: the contrast map alone (a zero residual) pushes the darkest pixels of a
     low-contrast frame to 0 and the brightest towards 1, beyond both raw sources; with the bound each pixel
@@ -342,3 +365,12 @@ def test_training_maps_the_base_layer_as_inference_does():
             assert np.allclose(crop[0], mapped[y:y + 32, x:x + 32], atol=1e-6)
     assert not np.allclose(RefinerData([frame], [frame], ["a"], {}, 3)._crop(frame, 5, 9, 32)[0],
                            RefinerData([frame], [frame], ["a"], {}, 0)._crop(frame, 5, 9, 32)[0])
+    aware = based.with_changes("detail_snr=3")
+    assert aware.stretch_meta() == {**based.stretch_meta(), "detail_snr": 3.0}
+    assert aware.cache_key() != based.cache_key()
+    floors = [0.02, 0.03, 0.04]  # of ir, vis, initial: measured on the whole frame, stored with the map
+    frame["stretch"] = np.array([0.1, 0.8, 0.9, 1.0, *floors], np.float32)
+    crop = RefinerData([frame], [frame], ["a"], {}, 3)._crop(frame, 5, 9, 32)
+    for i, key in enumerate(FIELDS[:3]):
+        mapped = stretch.base_only(frame[key].astype(np.float32), 3, floors[i])
+        assert np.allclose(crop[i], mapped[5:37, 9:41], atol=1e-6)

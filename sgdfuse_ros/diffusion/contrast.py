@@ -42,14 +42,32 @@ class ContrastStretch:
         """Slope of the linear part (what intensity differences are multiplied by)."""
         return 1.0 / (self.hi - self.lo)
 
-    def base_only(self, x: np.ndarray, radius: int) -> np.ndarray:
-        """The map on the base layer only: map(box(x)) + (x - box(x)), box a (2r+1)^2 mean (replicate
-        border). Contrast comes from the base; the detail layer (and the sensor grain in it) keeps gain 1."""
+    def slope(self, x: np.ndarray) -> np.ndarray:
+        """d map / dx at ``x``: the gain on the linear part, less on the shoulder, 0 below lo."""
+        u = (x - self.lo) * self.gain
+        k = self.knee
+        shoulder = 1.0 - np.tanh((u - k) / (1 - k)) ** 2
+        return (self.gain * np.where(u < 0, 0.0, np.where(u <= k, 1.0, shoulder))).astype(np.float32)
+
+    def base_only(self, x: np.ndarray, radius: int, detail_floor: float | None = None) -> np.ndarray:
+        """The map on the base layer only: map(box(x)) + g * (x - box(x)), box a (2r+1)^2 mean (replicate
+        border). Contrast comes from the base; the detail layer keeps gain g = 1 (sensor grain included).
+        With a ``detail_floor`` f (>= 0) the detail gain is noise-aware: g = 1 + max(slope(base) - 1, 0) d^2 / (d^2 +
+        f^2), d the detail, so structure well above f (f = k * the image's noise sigma) gets the map's slope
+        like the base, and grain (|d| ~ sigma) keeps gain ~1. On the linear part a strong edge then gets what the
+        global map gives it, without the base-only map's rims beside it (dark on its bright side, bright on its
+        dark side); g d is monotone in d."""
         import cv2
 
         size = 2 * radius + 1
-        base = cv2.blur(np.asarray(x, np.float32), (size, size), borderType=cv2.BORDER_REPLICATE)
-        return (self(base) + (x - base)).astype(np.float32)
+        x = np.asarray(x, np.float32)
+        base = cv2.blur(x, (size, size), borderType=cv2.BORDER_REPLICATE)
+        detail = x - base
+        if detail_floor is not None:
+            share = detail**2 / (detail**2 + detail_floor**2 + 1e-12)  # 0 for grain .. 1 for structure
+            extra = np.maximum(self.slope(base) - 1.0, 0.0) * share
+            detail = detail * (1.0 + extra)
+        return (self(base) + detail).astype(np.float32)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         u = np.maximum((x - self.lo) * self.gain, 0.0)

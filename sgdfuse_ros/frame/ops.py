@@ -61,10 +61,31 @@ def contrast_stretch(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, knee: 
     return torch.where(u <= knee, u, shoulder)
 
 
-def base_only_stretch(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, knee: float, radius: int) -> torch.Tensor:
-    """``ContrastStretch(lo, hi, knee).base_only(x, radius)``: the map on the (2r+1)^2 box base, detail added back."""
+def stretch_slope(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, knee: float) -> torch.Tensor:
+    """``ContrastStretch(lo, hi, knee).slope(x)``: the map's derivative."""
+    gain = 1.0 / (hi - lo)
+    u = (x - lo) * gain
+    shoulder = 1.0 - torch.tanh((u - knee) / (1 - knee)) ** 2
+    return gain * torch.where(u < 0, torch.zeros_like(u), torch.where(u <= knee, torch.ones_like(u), shoulder))
+
+
+def immerkaer_sigma(x: torch.Tensor) -> torch.Tensor:
+    """``metrics.noise.immerkaer_sigma`` of a (1, 1, H, W) image, in its own units."""
+    kernel = x.new_tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]])[None, None]
+    return math.sqrt(math.pi / 2.0) / 6.0 * F.conv2d(x, kernel).abs().mean()
+
+
+def base_only_stretch(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, knee: float, radius: int,
+                      detail_snr: float = 0.0) -> torch.Tensor:
+    """``ContrastStretch(lo, hi, knee).base_only(x, radius, detail_snr * sigma(x))``: the map on the (2r+1)^2
+    box base, detail added back (with the noise-aware gain when ``detail_snr`` > 0)."""
     base = box_mean(x, radius)
-    return contrast_stretch(base, lo, hi, knee) + (x - base)
+    detail = x - base
+    if detail_snr > 0:
+        floor = detail_snr * immerkaer_sigma(x)
+        share = detail**2 / (detail**2 + floor**2 + 1e-12)
+        detail = detail * (1.0 + torch.clamp(stretch_slope(base, lo, hi, knee) - 1.0, min=0.0) * share)
+    return contrast_stretch(base, lo, hi, knee) + detail
 
 
 def agc_step(counts: torch.Tensor, state: torch.Tensor, percentiles_: tuple[float, float], smoothing: float,

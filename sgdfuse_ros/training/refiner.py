@@ -30,6 +30,7 @@ from ..diffusion.contrast import ContrastStretch
 from ..diffusion.schedule import NoiseSchedule
 from ..errors import ConfigError
 from ..images import PreparedPair, to_gray_u8
+from ..metrics.noise import immerkaer_sigma
 from ..models import build_model, save_checkpoint
 from ..options import split_list
 from .data import Sample, TrainData
@@ -59,10 +60,12 @@ class TargetConfig:
     stretch_high: float = 99.0
     knee: float = 0.9  # start of the soft shoulder
     base_radius: int = 0  # > 0: the map acts on the (2r+1)^2 box base only, the detail keeps gain 1 (as at inference)
+    detail_snr: float = 0.0  # > 0 (with base_radius): detail k noise sigmas above the grain gets the map's slope
 
     def __post_init__(self) -> None:
-        if self.base_radius < 0:
-            raise ConfigError(f"target base_radius must be >= 0, got {self.base_radius}")
+        if self.base_radius < 0 or self.detail_snr < 0:
+            raise ConfigError(f"target base_radius and detail_snr must be >= 0, got {self.base_radius}, "
+                              f"{self.detail_snr}")
 
     def fit_stretch(self, initial: np.ndarray) -> ContrastStretch | None:
         if not self.stretch:
@@ -73,11 +76,15 @@ class TargetConfig:
         if not self.stretch:
             return None
         meta = {"low": self.stretch_low, "high": self.stretch_high, "knee": self.knee}
-        return {**meta, "base_radius": self.base_radius} if self.base_radius else meta
+        if self.base_radius:
+            meta["base_radius"] = self.base_radius
+        if self.detail_snr:
+            meta["detail_snr"] = self.detail_snr
+        return meta
 
     def cache_key(self) -> str:
         """Short hash of the settings (a field at its default of 0 left out: older caches stay valid)."""
-        settings = {k: v for k, v in asdict(self).items() if not (k == "base_radius" and v == 0)}
+        settings = {k: v for k, v in asdict(self).items() if not (k in ("base_radius", "detail_snr") and v == 0)}
         return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
 
     def with_changes(self, text: str) -> TargetConfig:
@@ -157,16 +164,21 @@ def _initial_fn(name: str, weights: str):
     return build_method(name, **({"weights": weights} if weights else {}))
 
 
-def _stretch_params(stretch: ContrastStretch | None) -> np.ndarray:
-    return np.array([stretch.lo, stretch.hi, stretch.knee, 1.0] if stretch else [0, 1, 0.9, 0.0], np.float32)
+def _stretch_params(stretch: ContrastStretch | None, floors: list[float | None]) -> np.ndarray:
+    """(lo, hi, knee, on, then the whole frame's detail floor of each image, -1 for none)."""
+    head = [stretch.lo, stretch.hi, stretch.knee, 1.0] if stretch else [0, 1, 0.9, 0.0]
+    return np.array(head + [-1.0 if f is None else f for f in floors], np.float32)
 
 
 def _apply_stretch(params: np.ndarray, images: list[np.ndarray], base_radius: int = 0) -> list[np.ndarray]:
-    """The frame's contrast map (``_stretch_params``) on each image; with ``base_radius`` on its box base only."""
+    """The frame's contrast map (``_stretch_params``) on each image; with ``base_radius`` on its box base only,
+    with each image's detail floor (when the params hold floors and it is >= 0)."""
     if not params[3]:
         return images
     stretch = ContrastStretch(float(params[0]), float(params[1]), float(params[2]))
-    return [stretch.base_only(x, base_radius) if base_radius else stretch(x) for x in images]
+    floors = [float(f) if f >= 0 else None for f in params[4:]] or [None] * len(images)
+    return [stretch.base_only(x, base_radius, f) if base_radius else stretch(x)
+            for x, f in zip(images, floors, strict=True)]
 
 
 def _weights_id(initial: str, initial_weights: str) -> str:
@@ -181,7 +193,9 @@ def frame_target(target: TargetConfig, ir: np.ndarray, vis: np.ndarray, initial:
                  m_vis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One frame's pseudo-target, on the images contrast-normalised by the map fitted to ``initial``, and
     that map's parameters (``_stretch_params``)."""
-    params = _stretch_params(target.fit_stretch(initial))
+    snr = target.detail_snr
+    params = _stretch_params(target.fit_stretch(initial),
+                             [snr * immerkaer_sigma(x) if snr else None for x in (ir, vis, initial)])
     ir_n, vis_n, init_n = _apply_stretch(params, [ir, vis, initial], target.base_radius)
     return pseudo_target(ir_n, vis_n, init_n, m_ir, m_vis, lam=target.lam, mask_gain=target.mask_gain,
                          activity_sigma=target.activity_sigma, initial_share=target.initial_share), params
