@@ -55,6 +55,9 @@ def check_diffusion_meta(meta: dict[str, Any]) -> None:
         radius = diff.get(key, 0)
         if isinstance(radius, bool) or not isinstance(radius, int) or radius < 0:
             raise ConfigError(f"diffusion {key} must be an integer >= 0, got {radius!r}")
+    snr = (diff.get("stretch") or {}).get("detail_snr", 0.0)
+    if isinstance(snr, bool) or not isinstance(snr, (int, float)) or not 0 <= snr < float("inf"):
+        raise ConfigError(f"diffusion stretch.detail_snr must be a finite number >= 0, got {snr!r}")
 
 
 class DiffusionRefiner:

@@ -286,7 +286,7 @@ def test_base_only_stretch_keeps_the_detail_gain_at_one():
 
 def test_noise_aware_detail_gain_stretches_structure_and_keeps_grain():
     """``base_only(x, r, floor)``: a step edge well above the floor gets the map's slope, as the global stretch
-    gives it; grain at the noise level gets far less than the gain; and the mapped value is monotone across the edge."""
+    gives it; the base-only map's rims beside it shrink; grain at the noise level gets far less than the gain."""
     from sgdfuse_ros.diffusion.contrast import ContrastStretch
     from sgdfuse_ros.metrics.noise import immerkaer_sigma
 
@@ -336,6 +336,9 @@ def test_source_bound_keeps_the_refined_luma_within_the_raw_sources_local_range(
     bad = {"diffusion": {**DIFFUSION, "source_bound_radius": -1}}
     with pytest.raises(CheckpointError, match="source_bound_radius"):
         DiffusionRefiner(save_checkpoint(tmp_path / "bad.pt", "refiner_unet", SMALL, net, bad))
+    bad = {"diffusion": {**DIFFUSION, "stretch": {**stretch, "base_radius": 7, "detail_snr": "3"}}}
+    with pytest.raises(CheckpointError, match="detail_snr"):
+        DiffusionRefiner(save_checkpoint(tmp_path / "bad_snr.pt", "refiner_unet", SMALL, net, bad))
 
 
 def test_training_maps_the_base_layer_as_inference_does():
@@ -366,6 +369,8 @@ def test_training_maps_the_base_layer_as_inference_does():
     assert not np.allclose(RefinerData([frame], [frame], ["a"], {}, 3)._crop(frame, 5, 9, 32)[0],
                            RefinerData([frame], [frame], ["a"], {}, 0)._crop(frame, 5, 9, 32)[0])
     aware = based.with_changes("detail_snr=3")
+    with pytest.raises(ConfigError, match="detail_snr"):
+        base.with_changes("detail_snr=3")
     assert aware.stretch_meta() == {**based.stretch_meta(), "detail_snr": 3.0}
     assert aware.cache_key() != based.cache_key()
     floors = [0.02, 0.03, 0.04]  # of ir, vis, initial: measured on the whole frame, stored with the map

@@ -54,7 +54,7 @@ class ContrastStretch:
         border). Contrast comes from the base; the detail layer keeps gain g = 1 (sensor grain included).
         With a ``detail_floor`` f (>= 0) the detail gain is noise-aware: g = 1 + max(slope(base) - 1, 0) d^2 / (d^2 +
         f^2), d the detail, so structure well above f (f = k * the image's noise sigma) gets the map's slope
-        like the base, and grain (|d| ~ sigma) keeps gain ~1. On the linear part a strong edge then gets what the
+        like the base, and grain (|d| ~ sigma) gets little of it. On the linear part a strong edge then gets what the
         global map gives it, without the base-only map's rims beside it (dark on its bright side, bright on its
         dark side); g d is monotone in d."""
         import cv2

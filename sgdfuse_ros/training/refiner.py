@@ -66,6 +66,8 @@ class TargetConfig:
         if self.base_radius < 0 or self.detail_snr < 0:
             raise ConfigError(f"target base_radius and detail_snr must be >= 0, got {self.base_radius}, "
                               f"{self.detail_snr}")
+        if self.detail_snr and not self.base_radius:
+            raise ConfigError("target detail_snr acts on the base-layer map: it needs base_radius > 0")
 
     def fit_stretch(self, initial: np.ndarray) -> ContrastStretch | None:
         if not self.stretch:
