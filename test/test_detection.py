@@ -374,3 +374,30 @@ def test_ir_only_night_pairs_and_grid_cli(tmp_path: Path) -> None:
     assert grid.shape[1] == 4 * (100 + 4) and grid.shape[0] == 2 * (75 + 4)  # 4 columns, 2 rows of 160x120
     assert main(["grid", "--methods", "average", "--dataset", str(dataset), "--pairs", "00009N",
                  "-o", str(out)]) == 2  # unknown pair: a clear error
+
+
+def test_pseudo_label_script_writes_a_detection_set(tmp_path: Path, samples_dir: Path) -> None:
+    """scripts/det_pseudo_labels.py: resized pairs and HOG's IR people as identical label variants, read back
+    by the label reader; it refuses to write inside the source set."""
+    import subprocess
+    import sys
+
+    from sgdfuse_ros.images import read_image
+
+    script = Path(__file__).parents[1] / "scripts" / "det_pseudo_labels.py"
+    env = {"PYTHONPATH": str(Path(__file__).parents[1])}
+    run = subprocess.run([sys.executable, str(script), str(samples_dir), str(tmp_path / "set"), "--width", "320",
+                          "--min-score", "0"], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    names = sorted(p.stem for p in (samples_dir / "ir").iterdir())
+    for name in names:
+        ir = read_image(tmp_path / "set" / "ir" / f"{name}.png")
+        assert ir.shape[1] == 320 and read_image(tmp_path / "set" / "vi" / f"{name}.png").shape[:2] == ir.shape[:2]
+        texts = {v: (tmp_path / "set" / "labels_det_yolo" / v / f"{name}.txt").read_text()
+                 for v in ("fusion", "infrared", "visible")}
+        assert len(set(texts.values())) == 1
+        read_yolo_labels(tmp_path / "set" / "labels_det_yolo" / "fusion" / f"{name}.txt", ir.shape[1], ir.shape[0])
+    assert int(run.stdout.split(": ")[-1].split()[0]) > 0  # "wrote OUT: N pseudo-labelled people"
+    inside = subprocess.run([sys.executable, str(script), str(tmp_path / "set"), str(tmp_path / "set" / "out")],
+                            capture_output=True, text=True, env=env)
+    assert inside.returncode != 0 and "inside the source set" in inside.stderr
