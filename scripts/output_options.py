@@ -9,6 +9,7 @@ Refiner checkpoints (docs/refiner.md, "Bounded output"): --bound-radius R clamps
 of [initial, IR, VIS] over a (2R+1)^2 window (no rim or halo beyond the sources); --base-radius R makes the
 contrast stretch map the (2R+1)^2 base layer only, the detail keeping gain 1 (no global stretch of the grain);
 --detail-snr K (with --base-radius) gives the detail the map's slope where it stands K noise sigmas above the grain;
+--detail-mask-radius R (with --base-radius) gives it inside the IR mask grown by R (the thermal targets' outlines);
 --source-bound-radius R clamps the final refined luma to [min, max] of the raw IR and VIS over a (2R+1)^2 window;
 --no-residual (a diagnostic, not an option to ship) zeroes the head's output convolution, so the refiner outputs
 its contrast map of the initial fusion alone: what the tone map does without the network.
@@ -38,11 +39,13 @@ def set_refiner(ckpt: dict[str, Any], args: argparse.Namespace) -> str:
     if diffusion.get("stretch"):
         diffusion["stretch"]["base_radius"] = args.base_radius
         diffusion["stretch"]["detail_snr"] = args.detail_snr
+        diffusion["stretch"]["detail_mask_radius"] = args.detail_mask_radius
     if args.no_residual:  # tanh(0) = 0: a zero residual over the contrast-normalised initial fusion
         for key in ("head.out.weight", "head.out.bias"):
             ckpt["state_dict"][key].zero_()
     return (f"bound_radius {args.bound_radius}, source_bound_radius {args.source_bound_radius}, "
-            f"base_radius {args.base_radius}, detail_snr {args.detail_snr}"
+            f"base_radius {args.base_radius}, detail_snr {args.detail_snr}, "
+            f"detail_mask_radius {args.detail_mask_radius}"
             f"{', no residual' if args.no_residual else ''}")
 
 
@@ -64,6 +67,7 @@ def main() -> int:
     parser.add_argument("--bound-radius", type=int, default=0)
     parser.add_argument("--base-radius", type=int, default=0, help="refiner only")
     parser.add_argument("--detail-snr", type=float, default=0.0, help="refiner only")
+    parser.add_argument("--detail-mask-radius", type=int, default=0, help="refiner only")
     parser.add_argument("--source-bound-radius", type=int, default=0, help="refiner only")
     parser.add_argument("--no-residual", action="store_true", help="refiner only: a diagnostic (the tone map alone)")
     parser.add_argument("--detail-gains", type=lambda t: [float(g) for g in t.split(",")], help="stage 1 only")

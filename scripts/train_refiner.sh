@@ -205,3 +205,11 @@ $PY -m sgdfuse_ros train distill --teacher runs/teacher_s20/model.pt --out runs/
     --teacher-steps 4 --seed 0 --threads 2 --resume --no-progress
 $PY -m sgdfuse_ros select --overwrite $C $C:refiner.weights=runs/student_s20/model.pt \
     $C:refiner.weights=runs/diag/snr20.pt --baselines stage1 --out docs/results/issue22_fifth_selection/refiner
+# (c) The slope inside the IR mask only (stretch.detail_mask_radius R: the offline IR mask grown by R, so the
+#     thermal targets' outlines get the map's slope and the rest keeps gain 1), on the shipped student, inference
+#     only; one run of the rule against stage 1.
+for v in "mask3 --detail-mask-radius 3" "mask7 --detail-mask-radius 7" "mask7_snr20 --detail-mask-radius 7 --detail-snr 20"; do
+  set -- $v; PYTHONPATH=. $PY scripts/output_options.py $W "runs/diag/$1.pt" --base-radius 7 "${@:2}"
+done
+$PY -m sgdfuse_ros select --overwrite $C $C:refiner.weights=runs/diag/mask3.pt $C:refiner.weights=runs/diag/mask7.pt \
+    $C:refiner.weights=runs/diag/mask7_snr20.pt --baselines stage1 --out docs/results/issue22_fifth_selection/masked

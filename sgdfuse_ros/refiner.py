@@ -3,9 +3,9 @@
 ``DiffusionRefiner(weights)(pair, initial, masks) -> refined luma``: initial fusion, IR and VIS are
 contrast-normalised by a monotone map fitted to the initial fusion (``diffusion.contrast``, when the
 checkpoint asks for it; with ``stretch.base_radius`` only the base layer is mapped, the detail layer keeps
-gain 1, or with ``stretch.detail_snr`` k > 0 the map's slope where the detail stands k noise sigmas above the
-image's grain), then the network generates the residual over the normalised initial fusion,
-conditioned on [initial, IR, VIS, IR mask, VIS mask] (``diffusion.condition``),
+gain 1, or the map's slope where it stands ``stretch.detail_snr`` noise sigmas above the image's grain and/or
+inside the IR mask grown by ``stretch.detail_mask_radius``), then the network generates the residual over the
+normalised initial fusion, conditioned on [initial, IR, VIS, IR mask, VIS mask] (``diffusion.condition``),
 with ``steps`` deterministic DDIM evaluations from a fixed x_T (``noise``: a fixed-seed draw, or zero; the
 same input gives the same output). The shipped weights are ``refiner_teacher.pt`` (many steps) and
 ``refiner_student.pt`` (the distilled few-step student that the default pipeline runs). No masks this frame
@@ -55,9 +55,12 @@ def check_diffusion_meta(meta: dict[str, Any]) -> None:
         radius = diff.get(key, 0)
         if isinstance(radius, bool) or not isinstance(radius, int) or radius < 0:
             raise ConfigError(f"diffusion {key} must be an integer >= 0, got {radius!r}")
-    snr = (diff.get("stretch") or {}).get("detail_snr", 0.0)
+    stretch = diff.get("stretch") or {}
+    snr, mask_radius = stretch.get("detail_snr", 0.0), stretch.get("detail_mask_radius", 0)
     if isinstance(snr, bool) or not isinstance(snr, (int, float)) or not 0 <= snr < float("inf"):
         raise ConfigError(f"diffusion stretch.detail_snr must be a finite number >= 0, got {snr!r}")
+    if isinstance(mask_radius, bool) or not isinstance(mask_radius, int) or mask_radius < 0:
+        raise ConfigError(f"diffusion stretch.detail_mask_radius must be an integer >= 0, got {mask_radius!r}")
 
 
 class DiffusionRefiner:
@@ -98,7 +101,7 @@ class DiffusionRefiner:
         import torch
 
         from .diffusion.condition import bound_to_sources, initial_noise
-        from .diffusion.contrast import ContrastStretch
+        from .diffusion.contrast import ContrastStretch, target_mask
         from .metrics.noise import immerkaer_sigma
 
         if initial.shape != pair.shape:
@@ -108,7 +111,9 @@ class DiffusionRefiner:
         if self.stretch:
             stretch = ContrastStretch.fit(initial, self.stretch["low"], self.stretch["high"], self.stretch["knee"])
             radius, snr = int(self.stretch.get("base_radius", 0)), float(self.stretch.get("detail_snr", 0.0))
-            images = [stretch.base_only(x, radius, snr * immerkaer_sigma(x) if snr else None) if radius
+            mask_radius = int(self.stretch.get("detail_mask_radius", 0))
+            mask = target_mask(masks.get("ir", zeros), mask_radius) if mask_radius else None
+            images = [stretch.base_only(x, radius, snr * immerkaer_sigma(x) if snr else None, mask) if radius
                       else stretch(x) for x in images]
         arrays = [*images, masks.get("ir", zeros), masks.get("vis", zeros)]
         with torch.inference_mode():

@@ -17,7 +17,7 @@ import torch
 
 from sgdfuse_ros.cli.export import pipeline_frame_graph
 from sgdfuse_ros.config import build_pipeline, config_from_spec
-from sgdfuse_ros.diffusion.contrast import ContrastStretch
+from sgdfuse_ros.diffusion.contrast import ContrastStretch, target_mask
 from sgdfuse_ros.frame import ops
 from sgdfuse_ros.frame.graph import FrameSpec
 from sgdfuse_ros.frame.runner import frame_graph
@@ -272,6 +272,12 @@ def test_the_refiner_output_options_match_the_per_stage_refiner(tmp_path, sample
     got = ops.base_only_stretch(torch.from_numpy(img)[None, None], lo, hi, 0.9, 3, 3.0)[0, 0].numpy()
     want = stretch.base_only(img, 3, 3.0 * immerkaer_sigma(img))
     assert np.abs(got - want).max() < 1e-5 and np.abs(want - stretch.base_only(img, 3)).max() > 0.01
+    m_ir = (np.random.default_rng(3).random(img.shape) > 0.97).astype(np.float32)
+    mask = ops.target_mask(torch.from_numpy(m_ir)[None, None], 2)
+    assert np.array_equal(mask[0, 0].numpy(), target_mask(m_ir, 2))
+    got = ops.base_only_stretch(torch.from_numpy(img)[None, None], lo, hi, 0.9, 3, 3.0, mask)[0, 0].numpy()
+    want = stretch.base_only(img, 3, 3.0 * immerkaer_sigma(img), target_mask(m_ir, 2))
+    assert np.abs(got - want).max() < 1e-5
 
 
 def test_a_runtime_loops_a_state_output_back_to_its_input():

@@ -307,6 +307,28 @@ def test_noise_aware_detail_gain_stretches_structure_and_keeps_grain():
     assert noisy.std() < 0.6 * s.gain * grain[5:-5, 5:30].std()  # the global map multiplies it by the gain
 
 
+def test_masked_detail_gain_stretches_only_the_targets_outline():
+    """``base_only(x, r, detail_mask=target_mask(m_ir, R))``: an edge inside the grown IR mask gets the map's
+    slope, one outside keeps the base-only map's gain 1, and grain outside the mask is untouched."""
+    from sgdfuse_ros.diffusion.contrast import ContrastStretch, target_mask
+
+    _, x = np.mgrid[0:60, 0:80].astype(np.float32)
+    clean = np.where((x >= 20) & (x < 60), 0.5, 0.3).astype(np.float32)  # a bright "target" between two edges
+    m_ir = np.zeros_like(clean)
+    m_ir[:, 22:40] = 1.0  # the target's left part only, inside its left edge
+    mask = target_mask(m_ir, 3)
+    assert mask[:, 19:43].min() == 1.0 and mask[:, 44:].max() == 0.0  # grown across the left edge only
+    s = ContrastStretch(0.25, 0.6, 0.9)
+    full, based, masked = s(clean), s.base_only(clean, 3), s.base_only(clean, 3, detail_mask=mask)
+    left = lambda img: (img[:, 20] - img[:, 19]).mean()  # noqa: E731
+    right = lambda img: (img[:, 59] - img[:, 60]).mean()  # noqa: E731
+    assert left(masked) == pytest.approx(left(full), rel=1e-4) and left(based) < 0.8 * left(full)
+    assert right(masked) == pytest.approx(right(based), rel=1e-6)
+    grain = 0.005 * np.random.default_rng(7).standard_normal(clean.shape).astype(np.float32)
+    outside = (s.base_only(clean + grain, 3, detail_mask=mask) - s.base_only(clean + grain, 3))[:, 50:]
+    assert np.abs(outside).max() == 0.0
+
+
 def test_source_bound_keeps_the_refined_luma_within_the_raw_sources_local_range(tmp_path):
     """``source_bound_radius``: the contrast map alone (a zero residual) pushes the darkest pixels of a
     low-contrast frame to 0 and the brightest towards 1, beyond both raw sources; with the bound each pixel

@@ -49,24 +49,28 @@ class ContrastStretch:
         shoulder = 1.0 - np.tanh((u - k) / (1 - k)) ** 2
         return (self.gain * np.where(u < 0, 0.0, np.where(u <= k, 1.0, shoulder))).astype(np.float32)
 
-    def base_only(self, x: np.ndarray, radius: int, detail_floor: float | None = None) -> np.ndarray:
+    def base_only(self, x: np.ndarray, radius: int, detail_floor: float | None = None,
+                  detail_mask: np.ndarray | None = None) -> np.ndarray:
         """The map on the base layer only: map(box(x)) + g * (x - box(x)), box a (2r+1)^2 mean (replicate
         border). Contrast comes from the base; the detail layer keeps gain g = 1 (sensor grain included).
         With a ``detail_floor`` f (>= 0) the detail gain is noise-aware: g = 1 + max(slope(base) - 1, 0) d^2 / (d^2 +
         f^2), d the detail, so structure well above f (f = k * the image's noise sigma) gets the map's slope
         like the base, and grain (|d| ~ sigma) gets little of it. On the linear part a strong edge then gets what the
         global map gives it, without the base-only map's rims beside it (dark on its bright side, bright on its
-        dark side); g d is monotone in d."""
+        dark side); g d is monotone in d. A ``detail_mask`` (HxW in [0, 1]) multiplies that share: only the
+        masked structure (e.g. the thermal targets) gets the slope; alone, the share is the mask."""
         import cv2
 
         size = 2 * radius + 1
         x = np.asarray(x, np.float32)
         base = cv2.blur(x, (size, size), borderType=cv2.BORDER_REPLICATE)
         detail = x - base
+        share = None if detail_mask is None else np.asarray(detail_mask, np.float32)
         if detail_floor is not None:
-            share = detail**2 / (detail**2 + detail_floor**2 + 1e-12)  # 0 for grain .. 1 for structure
-            extra = np.maximum(self.slope(base) - 1.0, 0.0) * share
-            detail = detail * (1.0 + extra)
+            noise_share = detail**2 / (detail**2 + detail_floor**2 + 1e-12)  # 0 for grain .. 1 for structure
+            share = noise_share if share is None else share * noise_share
+        if share is not None:
+            detail = detail * (1.0 + np.maximum(self.slope(base) - 1.0, 0.0) * share)
         return (self(base) + detail).astype(np.float32)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -74,3 +78,11 @@ class ContrastStretch:
         k = self.knee
         shoulder = k + (1 - k) * np.tanh((u - k) / (1 - k))
         return np.where(u <= k, u, shoulder).astype(np.float32)
+
+
+def target_mask(mask: np.ndarray, radius: int) -> np.ndarray:
+    """The IR mask grown by a (2r+1)^2 maximum, so a target's outline (both sides of its edge) is inside it."""
+    import cv2
+
+    size = 2 * radius + 1
+    return cv2.dilate(np.asarray(mask, np.float32), np.ones((size, size), np.uint8), borderType=cv2.BORDER_REPLICATE)

@@ -194,7 +194,9 @@ class FrameGraph(nn.Module):
                 lo, hi = ops.stretch_range(fused, self.stretch["low"], self.stretch["high"])
                 knee, radius = self.stretch["knee"], int(self.stretch.get("base_radius", 0))
                 snr = float(self.stretch.get("detail_snr", 0.0))
-                images = [ops.base_only_stretch(x, lo, hi, knee, radius, snr) if radius
+                mask_radius = int(self.stretch.get("detail_mask_radius", 0))
+                mask = ops.target_mask(m_ir, mask_radius) if mask_radius else None
+                images = [ops.base_only_stretch(x, lo, hi, knee, radius, snr, mask) if radius
                           else ops.contrast_stretch(x, lo, hi, knee) for x in images]
             fused = torch.clamp(self.refiner(*images, m_ir, m_vis, self.noise), 0.0, 1.0)
             if self.source_bound_radius:  # as DiffusionRefiner: the raw sources' local range

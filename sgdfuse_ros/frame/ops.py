@@ -76,16 +76,24 @@ def immerkaer_sigma(x: torch.Tensor) -> torch.Tensor:
 
 
 def base_only_stretch(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, knee: float, radius: int,
-                      detail_snr: float = 0.0) -> torch.Tensor:
-    """``ContrastStretch(lo, hi, knee).base_only(x, radius, detail_snr * sigma(x))``: the map on the (2r+1)^2
-    box base, detail added back (with the noise-aware gain when ``detail_snr`` > 0)."""
+                      detail_snr: float = 0.0, detail_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """``ContrastStretch(lo, hi, knee).base_only(x, radius, detail_snr * sigma(x), detail_mask)``: the map on
+    the (2r+1)^2 box base, detail added back (with the noise-aware or masked gain when asked for)."""
     base = box_mean(x, radius)
     detail = x - base
+    share = detail_mask
     if detail_snr > 0:
         floor = detail_snr * immerkaer_sigma(x)
-        share = detail**2 / (detail**2 + floor**2 + 1e-12)
+        noise_share = detail**2 / (detail**2 + floor**2 + 1e-12)
+        share = noise_share if share is None else share * noise_share
+    if share is not None:
         detail = detail * (1.0 + torch.clamp(stretch_slope(base, lo, hi, knee) - 1.0, min=0.0) * share)
     return contrast_stretch(base, lo, hi, knee) + detail
+
+
+def target_mask(mask: torch.Tensor, radius: int) -> torch.Tensor:
+    """``diffusion.contrast.target_mask``: a (1, 1, H, W) mask grown by a (2r+1)^2 maximum."""
+    return F.max_pool2d(mask, 2 * radius + 1, stride=1, padding=radius)
 
 
 def agc_step(counts: torch.Tensor, state: torch.Tensor, percentiles_: tuple[float, float], smoothing: float,
