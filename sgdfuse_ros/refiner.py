@@ -51,16 +51,15 @@ def check_diffusion_meta(meta: dict[str, Any]) -> None:
         raise ConfigError(f"diffusion residual_mu must be a finite number > 0, got {mu!r}")
     if not isinstance(diff["schedule"], str) or not isinstance(diff["mode"], str):
         raise ConfigError("diffusion schedule and mode must be names")
-    for key in ("bound_radius", "source_bound_radius"):
-        radius = diff.get(key, 0)
+    stretch = diff.get("stretch") or {}
+    radii = {key: diff.get(key, 0) for key in ("bound_radius", "source_bound_radius")}
+    radii["stretch.detail_mask_radius"] = stretch.get("detail_mask_radius", 0)
+    for key, radius in radii.items():
         if isinstance(radius, bool) or not isinstance(radius, int) or radius < 0:
             raise ConfigError(f"diffusion {key} must be an integer >= 0, got {radius!r}")
-    stretch = diff.get("stretch") or {}
-    snr, mask_radius = stretch.get("detail_snr", 0.0), stretch.get("detail_mask_radius", 0)
+    snr = stretch.get("detail_snr", 0.0)
     if isinstance(snr, bool) or not isinstance(snr, (int, float)) or not 0 <= snr < float("inf"):
         raise ConfigError(f"diffusion stretch.detail_snr must be a finite number >= 0, got {snr!r}")
-    if isinstance(mask_radius, bool) or not isinstance(mask_radius, int) or mask_radius < 0:
-        raise ConfigError(f"diffusion stretch.detail_mask_radius must be an integer >= 0, got {mask_radius!r}")
 
 
 class DiffusionRefiner:

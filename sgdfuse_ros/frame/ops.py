@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..metrics.noise import IMMERKAER_KERNEL
 from ..models.layers import box_mean
 
 LUMA = (0.299, 0.587, 0.114)  # BT.601, as images.rgb_to_ycbcr
@@ -71,7 +72,7 @@ def stretch_slope(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, knee: flo
 
 def immerkaer_sigma(x: torch.Tensor) -> torch.Tensor:
     """``metrics.noise.immerkaer_sigma`` of a (1, 1, H, W) image, in its own units."""
-    kernel = x.new_tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]])[None, None]
+    kernel = x.new_tensor(IMMERKAER_KERNEL)[None, None]
     return math.sqrt(math.pi / 2.0) / 6.0 * F.conv2d(x, kernel).abs().mean()
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from sgdfuse_ros.metrics._common import as_f64
 
-_IMMERKAER = np.array([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]])
+IMMERKAER_KERNEL = np.array([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]])
 
 
 def immerkaer_sigma(img: np.ndarray) -> float:
@@ -28,7 +28,7 @@ def immerkaer_sigma(img: np.ndarray) -> float:
     h, w = f.shape
     if h < 3 or w < 3:
         return float("nan")
-    response = cv2.filter2D(f, cv2.CV_64F, _IMMERKAER)[1:-1, 1:-1]  # symmetric kernel: correlation == convolution
+    response = cv2.filter2D(f, cv2.CV_64F, IMMERKAER_KERNEL)[1:-1, 1:-1]  # symmetric kernel: correlation == convolution
     return float(math.sqrt(math.pi / 2.0) * np.abs(response).sum() / (6.0 * (w - 2) * (h - 2)))
 
 
